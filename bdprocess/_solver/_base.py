@@ -1,0 +1,35 @@
+"""The solver protocol: ``init`` once, then ``step`` until the next save time."""
+
+import abc
+from typing import Any
+
+import equinox as eqx
+
+from .._events import Jumps
+from .._status import Status
+from .._types import Array, Float, Int
+
+
+class StepInfo(eqx.Module):
+    """Per-step diagnostics, not carried forward."""
+
+    jumps: Jumps
+    counts: Int[Array, " kinds"]
+    status: Status
+
+
+class AbstractSolver(eqx.Module):
+    """A way of advancing a process in time.
+
+    ``step(process, t, t_stop, state, solver_state, key, args)`` advances from t to at most
+    ``t_stop`` (a save time) and returns ``(t_new, state, solver_state, info)``; it must
+    return exactly ``t_stop`` when it reaches it, so the save grid is hit without drift.
+    """
+
+    def init(self, process, t0, state, args) -> Any:
+        return None
+
+    @abc.abstractmethod
+    def step(
+        self, process, t: Float[Array, ""], t_stop: Float[Array, ""], state, solver_state, key, args
+    ) -> tuple[Float[Array, ""], Any, Any, StepInfo]: ...
