@@ -1,0 +1,54 @@
+"""Grid form of the fixed-potential model: pure birth-death with an exact solution.
+
+With K = 0 the potential V(theta) does not depend on the density, and pure birth-death
+(no transport) has the exact solution rho_t = rho_0 exp(-alpha t V) / Z_t
+(REFERENCE.md section 2); Vbar_t - min V ~ d / (2 alpha t) for a non-degenerate minimum
+in d dimensions. With transport on, the PDE is a linear drift-reaction equation.
+
+The particle form lives in models/fixed_potential.py (written separately); this module
+only needs V as a function of position.
+"""
+
+from collections.abc import Callable
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from bdprocess._types import Array, ArrayLike
+from bdprocess.meanfield import AbstractGridPotential, Grid, normal_cdf
+
+
+def double_well(theta: Array) -> Array:
+    """V(theta) = sum_k (theta_k^2 - 1)^2 / 4 + theta_k / 10 (a tilted double well).
+
+    ``theta`` has shape (..., d); the result has shape (...). Its global minimum is near
+    theta_k = -1 and a local one near +1.
+    """
+    return jnp.sum(0.25 * (theta**2 - 1.0) ** 2 + 0.1 * theta, axis=-1)
+
+
+class FixedPotentialGrid(AbstractGridPotential):
+    """V(theta) fixed, E[rho] = int V drho (K = 0). ``fn`` maps (..., d) to (...).
+
+    ``fn`` is static (a plain function); the prior for rebirth is N(0, I).
+    """
+
+    fn: Callable[[Array], Array] = eqx.field(static=True, default=double_well)
+
+    def potential(self, grid: Grid, rho):
+        return self.fn(jnp.stack(grid.mesh(), axis=-1)).astype(rho.dtype)
+
+    def energy(self, grid: Grid, rho):
+        return grid.integrate(self.potential(grid, rho) * rho)
+
+    def prior_density(self, grid: Grid):
+        return grid.product_density([normal_cdf(0.0, 1.0)] * grid.ndim)
+
+
+def exact_density(model: FixedPotentialGrid, grid: Grid, rho0: ArrayLike, t, alpha) -> Array:
+    """rho_0 exp(-alpha t V) / Z_t on the grid: the exact pure birth-death solution."""
+    rho0 = jnp.asarray(rho0)
+    V = model.potential(grid, rho0)
+    w = -alpha * t * V
+    rho = rho0 * jnp.exp(w - jnp.max(w))
+    return rho / grid.integrate(rho)
