@@ -5,6 +5,7 @@ gradient descent and converges asymptotically", ICML 2019.
 """
 
 from ._birth_death import BirthDeath as BirthDeath
+from ._data_potential import DataPotential as DataPotential
 from ._events import BIRTH as BIRTH
 from ._events import DEATH as DEATH
 from ._events import EventLog as EventLog

@@ -90,8 +90,9 @@ class BirthDeath(AbstractProcess):
             return None
         return -self.potential.evaluate(state.theta, with_grad=True).gradients
 
-    def rates_and_drift(self, t, state: Population, args=None):
-        ev = self.potential.evaluate(state.theta, with_grad=self.transport)
+    def rates_and_drift(self, t, state: Population, args=None, *, key: Key | None = None):
+        # One (possibly mini-batch) evaluation drives both the drift and the rates.
+        ev = self.potential.estimate(state.theta, with_grad=self.transport, key=key)
         velocity = -ev.gradients if self.transport else None
         return self.rates_from_potentials(t, ev.potentials), velocity
 

@@ -38,6 +38,17 @@ class AbstractPotential(eqx.Module):
     def sample_prior(self, key: Key, n: int) -> Positions:
         """n independent draws from the prior mu_b used for rebirth."""
 
+    def estimate(
+        self, theta: Positions, *, with_grad: bool = True, key: Key | None = None
+    ) -> Evaluation:
+        """The evaluation one solver step sees (its rates and its drift come from it).
+
+        Deterministic potentials return :meth:`evaluate` and ignore ``key``. Stochastic
+        ones (:class:`bdprocess.DataPotential`) draw a fresh mini-batch from ``key``, so
+        that one batch drives both the gradient step and the jump rates of a step.
+        """
+        return self.evaluate(theta, with_grad=with_grad)
+
     def energy(self, theta: Positions) -> Scalar:
         """E[mu_n]."""
         return self.evaluate(theta, with_grad=False).energy

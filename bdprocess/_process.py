@@ -47,8 +47,14 @@ class AbstractProcess(eqx.Module):
         """The state advanced by ``dt * velocity`` (explicit Euler step of the drift)."""
         raise NotImplementedError(f"{type(self).__name__} has no continuous state to move")
 
-    def rates_and_drift(self, t, state, args) -> tuple[Float[Array, " channels"], Any | None]:
-        """Rates and drift together; processes override this to share one evaluation."""
+    def rates_and_drift(
+        self, t, state, args, *, key: Key | None = None
+    ) -> tuple[Float[Array, " channels"], Any | None]:
+        """Rates and drift together; processes override this to share one evaluation.
+
+        ``key`` (optional, fresh every step) feeds processes whose rates and drift are
+        estimated from random data, e.g. a mini-batch; deterministic processes ignore it.
+        """
         return self.rates(t, state, args), self.drift(t, state, args)
 
     def observe(self, t, state, args) -> dict[str, Array]:

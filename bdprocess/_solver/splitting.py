@@ -3,10 +3,14 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.random as jr
 
 from .._status import Status
 from .._types import Array, Float
 from ._base import AbstractSolver, StepInfo
+
+_EVAL_STREAM = 0x6261_7463
+"""fold_in constant of the per-step evaluation key (far from the small split counts)."""
 
 
 def _positive_dt(dt):
@@ -40,7 +44,11 @@ class Splitting(AbstractSolver):
         slack = 16 * jnp.finfo(t.dtype).eps * jnp.maximum(jnp.abs(t_stop), 1)
         last = t_stop - t <= dt + slack
         h = jnp.where(last, t_stop - t, dt)
-        rates, velocity = process.rates_and_drift(t, state, args)
+        # The evaluation key is folded off the step key, so the jump stream (key) is the
+        # same as for a process that ignores it; mini-batch potentials draw their batch
+        # from it, and that one batch drives both the gradient step and the jump rates.
+        k_eval = jr.fold_in(key, _EVAL_STREAM)
+        rates, velocity = process.rates_and_drift(t, state, args, key=k_eval)
         if velocity is not None:
             state = process.move(state, velocity, h)
         state, jumps, counts = process.leap(t, state, rates, h, key, args)
