@@ -52,9 +52,9 @@ def target(x: ArrayLike) -> Array:
 
 def predict(x: ArrayLike, theta: Positions) -> Array:
     """The network f_n(x) = (1/n) sum_i c_i N(x; y_i, 1/2) at points x (any shape)."""
-    x = jnp.asarray(x)
-    y, c = theta[:, 0], theta[:, 1]
-    return jnp.mean(c * normal_pdf(x[..., None], y, UNIT_VAR), axis=-1)
+    x = jnp.asarray(x)[..., None]
+    y, c = (jnp.reshape(v, (1,) * (x.ndim - 1) + (-1,)) for v in (theta[:, 0], theta[:, 1]))
+    return jnp.mean(c * normal_pdf(x, y, UNIT_VAR), axis=-1)
 
 
 def exact_constant() -> float:
