@@ -11,6 +11,7 @@ import click
 
 COMMANDS = {
     "reproduce": "analysis.reproduce:reproduce",
+    "genealogy": "analysis.genealogy_cmd:genealogy",
 }
 """Subcommand name -> "module:attribute" of its click command (imported on demand)."""
 
