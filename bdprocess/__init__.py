@@ -17,12 +17,17 @@ from ._potential import KernelPotential as KernelPotential
 from ._potential import kernel_mean as kernel_mean
 from ._process import AbstractProcess as AbstractProcess
 from ._progress import progress_bar as progress_bar
+from ._reaction import ReactionNetwork as ReactionNetwork
 from ._simulate import Solution as Solution
 from ._simulate import ensemble as ensemble
 from ._simulate import simulate as simulate
 from ._solver._base import AbstractSolver as AbstractSolver
 from ._solver._base import StepInfo as StepInfo
+from ._solver.direct import Direct as Direct
+from ._solver.extrande import Extrande as Extrande
 from ._solver.splitting import Splitting as Splitting
+from ._solver.tau_leap import AdaptiveTauLeap as AdaptiveTauLeap
+from ._solver.tau_leap import TauLeap as TauLeap
 from ._status import Status as Status
 
 __version__ = "0.1.0"

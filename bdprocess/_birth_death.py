@@ -99,6 +99,39 @@ class BirthDeath(AbstractProcess):
     def move(self, state: Population, velocity, dt):
         return eqx.tree_at(lambda s: s.theta, state, state.theta + dt * velocity)
 
+    def rate_bound(self, t, state: Population, horizon, safety, args=None):
+        """Extrande's bound on the total rate over [t, t + horizon] if no jump happens.
+
+        Along the drift |beta_i(s)| <= |beta_i(t)| + (s - t) max |d beta_i/ds|. The
+        derivative at t is exact (a Jacobian-vector product of the potentials along the
+        velocity -grad V); its maximum over the window is estimated as ``safety`` times
+        that value, so B = alpha sum_i (|beta_i| + safety horizon |d beta_i/dt|), with
+        beta_i = V_i - Vbar (or V_i uncentred). Without transport B is the current total
+        rate, which is exact. :class:`bdprocess.Extrande` reports any proposal whose total
+        rate exceeds B.
+        """
+        if not self.transport:
+            return jnp.sum(self.rates(t, state, args))
+        theta = state.theta
+        velocity = -self.potential.evaluate(theta, with_grad=True).gradients
+
+        def potentials(th):
+            return self.potential.evaluate(th, with_grad=False).potentials
+
+        V, dV = jax.jvp(potentials, (theta,), (velocity.astype(theta.dtype),))
+        if self.centred:
+            V, dV = V - jnp.mean(V), dV - jnp.mean(dV)
+        on = jnp.asarray(t < self.jumps_until, V.dtype)
+        scale = self.alpha.astype(V.dtype) * on
+        return scale * jnp.sum(jnp.abs(V) + safety * horizon * jnp.abs(dV))
+
+    def leap_size(self, t, state: Population, rates, eps, args=None):
+        """AdaptiveTauLeap's leap: about a fraction eps of the particles jump per leap,
+        and none with probability above about eps (each jump moves mu_n by 1/n)."""
+        n = state.n
+        per_particle = rates[:n] + rates[n:]
+        return eps * jnp.minimum(n / jnp.sum(per_particle), 1 / jnp.max(per_particle))
+
     def observe(self, t, state: Population, args=None) -> dict[str, Array]:
         ev = self.potential.evaluate(state.theta, with_grad=False)
         return {"energy": ev.energy, "vbar": jnp.mean(ev.potentials)}

@@ -16,6 +16,7 @@ import abc
 from typing import Any, ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._events import Jumps
@@ -56,6 +57,27 @@ class AbstractProcess(eqx.Module):
         estimated from random data, e.g. a mini-batch; deterministic processes ignore it.
         """
         return self.rates(t, state, args), self.drift(t, state, args)
+
+    def rate_bound(self, t, state, horizon, safety, args) -> Float[Array, ""]:
+        """An upper bound on the total rate over ``[t, t + horizon]`` if no jump happens.
+
+        :class:`bdprocess.Extrande` thins proposals drawn at this rate. The default, the
+        current total rate, holds for pure-jump processes whose rates do not grow between
+        jumps; processes with a drift must override it (``safety`` >= 1 scales the part of
+        a bound that is estimated rather than proved).
+        """
+        if jax.eval_shape(lambda: self.drift(t, state, args)) is not None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has a drift but no rate_bound; Extrande needs one"
+            )
+        return jnp.sum(self.rates(t, state, args))
+
+    def leap_size(self, t, state, rates, eps, args) -> Float[Array, ""]:
+        """The leap over which every rate changes by a relative amount of about ``eps``.
+
+        Used by :class:`bdprocess.AdaptiveTauLeap` (Cao, Gillespie, Petzold 2006).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not choose its own leap size")
 
     def observe(self, t, state, args) -> dict[str, Array]:
         """Default observables at a save time (name -> array)."""

@@ -33,6 +33,9 @@ class Solution(eqx.Module):
         event_log: every jump (see :class:`EventLog`); capacity 0 when ``max_events=None``.
         status: a :class:`Status`; ``Status[sol.status]`` is its message.
         num_steps: solver steps taken.
+        stats: ``bad_channel`` (the first channel whose rate was negative or NaN, -1 if
+            none; see ``Status.bad_rate``) and the solver's counters summed over the run
+            (e.g. Extrande's ``rejections`` and ``bound_violations``).
     """
 
     ts: Float[Array, " saves"]
@@ -41,6 +44,7 @@ class Solution(eqx.Module):
     event_log: EventLog
     status: Status
     num_steps: Int[Array, ""]
+    stats: dict[str, Array] = eqx.field(default_factory=dict)
 
     @property
     def message(self) -> str:
@@ -115,8 +119,19 @@ def simulate(
         progress,
     )
     if throw:
+        _raise_bad_rate(sol)
         sol = sol.status.error_if(sol, sol.status != Status.successful)
     return sol
+
+
+def _raise_bad_rate(sol: Solution) -> None:
+    # Outside jit the status is concrete: name the offending channel in the error.
+    status, channel = sol.status._value, sol.stats["bad_channel"]
+    if isinstance(status, jax.core.Tracer) or status.ndim:
+        return
+    if int(status) == Status.bad_rate._value:
+        msg = f"{Status[sol.status]} (first bad channel: {int(channel)})"
+        eqx.error_if(channel, jnp.asarray(True), msg)
 
 
 def _save_times(t0, t1, saveat) -> Array:
@@ -127,7 +142,7 @@ def _save_times(t0, t1, saveat) -> Array:
         ts = jnp.asarray(saveat, float)
         if ts.ndim != 1 or ts.shape[0] < 1:
             raise ValueError(f"saveat must be a 1-D array of times, got shape {ts.shape}")
-    if concrete:
+    if concrete and not isinstance(ts, jax.core.Tracer):
         t0_, t1_, ts_ = float(t0), float(t1), np.asarray(ts)
         if not np.isfinite(t0_) or not np.isfinite(t1_) or t1_ <= t0_:
             raise ValueError(f"need finite t0 < t1, got t0={t0_}, t1={t1_}")
@@ -157,23 +172,27 @@ def _simulate(
         # not have to select (copy) the whole carry, event log included, at every step.
         # A failed status is sticky, so a failed replica merely runs on to t_stop.
         def cond(c):
-            t, _, _, _, _, _, steps, _ = c
+            t, steps = c[0], c[6]
             return (t < t_stop) & (steps < max_steps)
 
         def body(c):
-            t, state, sstate, log, key, status, steps, counts = c
+            t, state, sstate, log, key, status, steps, counts, stats = c
             key, k_step = jr.split(key)
             t, state, sstate, info = solver.step(process, t, t_stop, state, sstate, k_step, args)
             if max_events is not None:
                 log = log.record(t, info.jumps)
             finite = _all_finite(state)
+            first = (status == Status.successful) & (info.status != Status.successful)
+            bad = jnp.where(first, jnp.asarray(info.bad_channel, jnp.int32), stats["bad_channel"])
             status = Status.where(status == Status.successful, info.status, status)
             status = Status.where(finite, status, Status.nonfinite_state)
-            return t, state, sstate, log, key, status, steps + 1, counts + info.counts
+            stats = {k: v + info.stats[k] for k, v in stats.items() if k != "bad_channel"}
+            stats["bad_channel"] = bad
+            return t, state, sstate, log, key, status, steps + 1, counts + info.counts, stats
 
-        t, state, sstate, log, key, status, steps = carry
-        c = (t, state, sstate, log, key, status, steps, process.zero_counts())
-        t, state, sstate, log, key, status, steps, counts = lax.while_loop(cond, body, c)
+        t, state, sstate, log, key, status, steps, stats = carry
+        c = (t, state, sstate, log, key, status, steps, process.zero_counts(), stats)
+        t, state, sstate, log, key, status, steps, counts, stats = lax.while_loop(cond, body, c)
         status = Status.where(
             (status == Status.successful) & (t < t_stop), Status.max_steps_reached, status
         )
@@ -181,22 +200,27 @@ def _simulate(
             jax.debug.callback(_progress.tick, t_stop)
         obs = observe(t_stop, state)
         obs.update(zip(process.event_kinds, counts, strict=False))
-        return (t, state, sstate, log, key, status, steps), obs
+        return (t, state, sstate, log, key, status, steps, stats), obs
 
     # Run through every save time, then on to t1 (that last row is not a save).
     stops = jnp.concatenate([ts, bounds[1:]])
+    stats0 = {name: jnp.zeros((), jnp.int32) for name in solver.stat_names}
+    stats0["bad_channel"] = jnp.asarray(-1, jnp.int32)
     carry0 = (bounds[0], state0, solver_state0, log0, key, Status.successful, jnp.asarray(0))
-    (t, state, _, log, _, status, steps), obs = lax.scan(interval, carry0, stops)
+    carry0 = carry0 + (stats0,)
+    (t, state, _, log, _, status, steps, stats), obs = lax.scan(interval, carry0, stops)
     obs = jax.tree.map(lambda x: x[:-1], obs)
     if max_events is not None:
         status = Status.where(
             (status == Status.successful) & log.overflowed, Status.event_log_full, status
         )
-    return Solution(ts, obs, state, log, status, steps)
+    return Solution(ts, obs, state, log, status, steps, stats)
 
 
 def _all_finite(state) -> Array:
     leaves = [x for x in jax.tree.leaves(state) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    if not leaves:  # e.g. the integer counts of a reaction network
+        return jnp.asarray(True)
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 

@@ -23,3 +23,12 @@ class Status(eqx.Enumeration):
         "the solver took max_steps steps before reaching t1; raise max_steps "
         "(or use a leaping solver when the rates are large)"
     )
+    bad_rate = (
+        "a jump rate was negative or NaN; Solution.stats['bad_channel'] is the first such "
+        "channel: fix the model's rates (every rate must be finite and >= 0)"
+    )
+    rate_bound_violated = (
+        "a total jump rate exceeded the Extrande rate bound, so the run is not exact; raise "
+        "Extrande's safety factor or shorten its horizon (Solution.stats['bound_violations'] "
+        "counts the violations)"
+    )
