@@ -142,6 +142,13 @@ class Extrande(AbstractSolver):
             "violations": zero,
         }
         c = lax.while_loop(cond, body, c0)
+        # A NaN or negative bound comes from bad rates at t: name the channel (evaluated
+        # only then, outside vmap).
+        c["bad_index"] = lax.cond(
+            bound_ok,
+            lambda: c["bad_index"],
+            lambda: first_bad_channel(process.rates(t, state, args))[0],
+        )
         t_new = jnp.where(bound_ok, c["t"], t_stop)
         new, jumps, counts = process.apply(t_new, c["state"], c["channel"], k_apply, args)
         state = jax.tree.map(lambda a, b: jnp.where(c["accept"], a, b), new, c["state"])
