@@ -5,8 +5,10 @@ With K = 0 the potential V(theta) does not depend on the density, and pure birth
 (REFERENCE.md section 2); Vbar_t - min V ~ d / (2 alpha t) for a non-degenerate minimum
 in d dimensions. With transport on, the PDE is a linear drift-reaction equation.
 
-The particle form lives in models/fixed_potential.py (written separately); this module
-only needs V as a function of position.
+The particle form lives in models/fixed_potential.py (:class:`Quadratic` there matches
+:class:`QuadraticGrid` here, and its ``exact_variance`` / ``exact_energy`` give the exact
+Gaussian law with and without transport); this module only needs V as a function of
+position.
 """
 
 from collections.abc import Callable
@@ -43,6 +45,24 @@ class FixedPotentialGrid(AbstractGridPotential):
 
     def prior_density(self, grid: Grid):
         return grid.product_density([normal_cdf(0.0, 1.0)] * grid.ndim)
+
+
+class QuadraticGrid(FixedPotentialGrid):
+    """U(theta) = curvature |theta|^2 / 2, the grid twin of ``fixed_potential.Quadratic``.
+
+    ``curvature`` is dynamic; the prior for rebirth is N(0, prior_var I).
+    """
+
+    curvature: Array = eqx.field(converter=jnp.asarray, default=1.0)
+    prior_var: float = eqx.field(static=True, default=1.0, kw_only=True)
+
+    def potential(self, grid: Grid, rho):
+        sq = sum(x**2 for x in grid.mesh())
+        return (0.5 * self.curvature * sq).astype(rho.dtype)
+
+    def prior_density(self, grid: Grid):
+        sd = float(self.prior_var) ** 0.5
+        return grid.product_density([normal_cdf(0.0, sd)] * grid.ndim)
 
 
 def exact_density(model: FixedPotentialGrid, grid: Grid, rho0: ArrayLike, t, alpha) -> Array:

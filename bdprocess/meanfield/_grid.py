@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
+import scipy.special
 
 from .._types import Array, ArrayLike
 
@@ -75,18 +76,22 @@ class Grid(eqx.Module):
     def num_cells(self) -> int:
         return int(np.prod(self.shape))
 
+    def _faces(self, axis: int) -> np.ndarray:
+        return np.linspace(self.lower[axis], self.upper[axis], self.shape[axis] + 1)
+
     def faces(self, axis: int) -> Array:
-        """The shape[axis] + 1 cell faces along ``axis``."""
-        return jnp.linspace(self.lower[axis], self.upper[axis], self.shape[axis] + 1)
+        """The shape[axis] + 1 cell faces along ``axis`` (default float dtype)."""
+        return jnp.asarray(self._faces(axis), dtype=float)
 
     def centres(self, axis: int) -> Array:
-        """The shape[axis] cell centres along ``axis``."""
-        f = self.faces(axis)
-        return 0.5 * (f[1:] + f[:-1])
+        """The shape[axis] cell centres along ``axis`` (default float dtype)."""
+        f = self._faces(axis)
+        return jnp.asarray(0.5 * (f[1:] + f[:-1]), dtype=float)
 
     def mesh(self) -> tuple[Array, ...]:
         """Cell-centre coordinates, one array of the grid's shape per axis."""
-        return tuple(jnp.meshgrid(*(self.centres(k) for k in range(self.ndim)), indexing="ij"))
+        centres = [0.5 * (f[1:] + f[:-1]) for f in map(self._faces, range(self.ndim))]
+        return tuple(jnp.asarray(x, dtype=float) for x in np.meshgrid(*centres, indexing="ij"))
 
     def points(self) -> Array:
         """Cell centres as a (cells, ndim) array (row-major order, like ``rho.ravel()``)."""
@@ -102,16 +107,20 @@ class Grid(eqx.Module):
     def product_density(self, cdfs: Sequence[Callable[[Array], Array]]) -> Array:
         """Exact cell averages of a product law with one CDF per axis, renormalised.
 
+        The CDFs are called on NumPy arrays of faces (the helpers :func:`normal_cdf`,
+        :func:`uniform_cdf` and :func:`point_mass_cdf` are NumPy functions).
+
         The mass outside the box is dropped and the rest rescaled to integrate to one
         (pick a box that holds all but a negligible tail).
         """
         if len(cdfs) != self.ndim:
             raise ValueError(f"need {self.ndim} CDFs (one per axis), got {len(cdfs)}")
-        rho = jnp.diff(cdfs[0](self.faces(0)))
+        rho = np.diff(np.asarray(cdfs[0](self._faces(0)), dtype=float))
         for k in range(1, self.ndim):
-            p = jnp.diff(cdfs[k](self.faces(k)))
+            p = np.diff(np.asarray(cdfs[k](self._faces(k)), dtype=float))
             rho = rho[..., None] * p.reshape((1,) * k + p.shape)
-        return normalise(self, rho)
+        rho = rho / (rho.sum() * self.cell_volume)
+        return jnp.asarray(rho, dtype=float)
 
     def check_density(self, rho: ArrayLike, *, name: str = "rho0", atol: float = 1e-6) -> None:
         """Raise ValueError unless rho has the grid's shape, is >= 0 and integrates to 1.
@@ -144,18 +153,16 @@ def normalise(grid: Grid, rho: ArrayLike) -> Array:
     return rho / grid.integrate(rho)
 
 
-def normal_cdf(mean: float, sd: float) -> Callable[[Array], Array]:
+def normal_cdf(mean: float, sd: float) -> Callable[[np.ndarray], np.ndarray]:
     """The CDF of N(mean, sd^2), for :meth:`Grid.product_density`."""
-    from jax.scipy.special import ndtr
-
-    return lambda x: ndtr((x - mean) / sd)
+    return lambda x: scipy.special.ndtr((np.asarray(x) - float(mean)) / float(sd))
 
 
-def uniform_cdf(a: float, b: float) -> Callable[[Array], Array]:
+def uniform_cdf(a: float, b: float) -> Callable[[np.ndarray], np.ndarray]:
     """The CDF of U(a, b), for :meth:`Grid.product_density`."""
-    return lambda x: jnp.clip((x - a) / (b - a), 0.0, 1.0)
+    return lambda x: np.clip((np.asarray(x) - a) / (b - a), 0.0, 1.0)
 
 
-def point_mass_cdf(x0: float) -> Callable[[Array], Array]:
+def point_mass_cdf(x0: float) -> Callable[[np.ndarray], np.ndarray]:
     """The CDF of a point mass at x0 (half the mass on each side of a face it sits on)."""
-    return lambda x: jnp.where(x > x0, 1.0, jnp.where(x < x0, 0.0, 0.5))
+    return lambda x: np.where(np.asarray(x) > x0, 1.0, np.where(np.asarray(x) < x0, 0.0, 0.5))

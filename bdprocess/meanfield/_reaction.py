@@ -39,10 +39,19 @@ def reaction_coefficients(grid: Grid, V: Array, rho: Array, prior: Array | None)
 
 
 def _frozen_step(grid, rho, beta, a, alpha, prior, h):
-    rate = alpha * (beta + a)
-    new = rho * jnp.exp(-rate * h)
+    # Solve d_t rho = -k rho + alpha a rho_b cell by cell with frozen k = alpha (beta + a),
+    # scaled by exp(-s), s = max(-k h), so that no exponential overflows (the scale
+    # cancels in the normalisation).
+    z = -alpha * (beta + a) * h
+    s = jnp.max(z)
+    new = rho * jnp.exp(z - s)
     if prior is not None:
-        new = new + (alpha * a * h) * prior * _phi1(-rate * h)
+        big = z > 1.0
+        safe = jnp.where(big, z, 1.0)
+        scaled_phi1 = jnp.where(
+            big, (jnp.exp(z - s) - jnp.exp(-s)) / safe, jnp.exp(-s) * _phi1(jnp.minimum(z, 1.0))
+        )
+        new = new + (alpha * a * h) * prior * scaled_phi1
     return new / grid.integrate(new)
 
 
