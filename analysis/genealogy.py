@@ -41,7 +41,7 @@ import scipy.sparse as sp  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from scipy.sparse.csgraph import breadth_first_order  # noqa: E402
 
-from bdprocess import BIRTH, EventLog  # noqa: E402
+from bdprocess import BIRTH, EventLog, Status  # noqa: E402
 
 __all__ = [
     "Genealogy",
@@ -49,6 +49,7 @@ __all__ = [
     "from_ensemble",
     "from_event_log",
     "lineages_through_time_figure",
+    "simulate_genealogies",
     "tree_figure",
 ]
 
@@ -214,6 +215,27 @@ class Genealogy:
         )
         split = breaks[np.argmax(count >= 2)]
         return t - float(split)
+
+    def merger_times(self, ids=None, *, t: float | None = None) -> np.ndarray:
+        """Times back from t (ascending) at which the ancestral lineages of ``ids``
+        (default: everybody alive at t) merge: ``len(ids) - 1`` values when they have
+        coalesced within the log, fewer otherwise. The gaps are the times spent with
+        k = len(ids), len(ids) - 1, ... lineages.
+        """
+        t = self._time(t)
+        ids = self.alive_at(t) if ids is None else self._alive_ids(ids, t)
+        nodes, start, end = self._lineage_intervals(ids, t)
+        # Lineages other than the roots': +1 at each non-root birth, -1 at each end. Every
+        # end coincides with a child's birth, so the count only steps up going forward,
+        # once per merger.
+        start = start[self.parent[nodes] >= 0]
+        end = end[np.isfinite(end)]
+        breaks = np.unique(np.concatenate([start, end]))
+        level = np.searchsorted(np.sort(start), breaks, side="right") - np.searchsorted(
+            np.sort(end), breaks, side="right"
+        )
+        steps = np.diff(np.concatenate([[0], level]))
+        return np.sort(t - np.repeat(breaks, steps))
 
     def coalescence_time(self, a: int, b: int, *, t: float | None = None) -> float | None:
         """Pairwise coalescence time of individuals a and b alive at t (time back from t;
@@ -388,6 +410,66 @@ def from_event_log(
     ev = log.to_numpy()
     initial_ids = np.asarray(initial_ids, dtype=np.int64).ravel()
     return _build(ev, initial_ids, t0, t_end, initial_theta, final_state)
+
+
+def simulate_genealogies(
+    process,
+    state0,
+    *,
+    keys,
+    t1: float,
+    solver,
+    max_events: int,
+    t0: float = 0.0,
+    saveat=None,
+    progress: bool = False,
+) -> tuple[list[Genealogy], dict[str, np.ndarray]]:
+    """Simulate one trajectory per key and read each one's genealogy.
+
+    The trajectories run one after another (each a call of the jitted
+    :func:`bdprocess.simulate`, compiled once), not under ``jax.vmap``: under vmap an
+    exact solver copies the whole event log at every jump of every replica, which for
+    genealogies (which need the log) is about ten times slower.
+
+    Returns:
+        The genealogies and the observables, name -> array (trajectories, saves).
+
+    Raises:
+        ValueError: a log overflowed (raise ``max_events``) or is inconsistent, or a
+            trajectory failed (its status message says what to change).
+    """
+    from tqdm.auto import tqdm
+
+    from bdprocess import simulate
+
+    genealogies, observables = [], []
+    for key in tqdm(list(keys), desc="trajectories", disable=not progress):
+        sol = simulate(
+            process,
+            state0,
+            t1=t1,
+            t0=t0,
+            solver=solver,
+            key=key,
+            saveat=saveat,
+            max_events=max_events,
+            throw=False,
+        )
+        if sol.message != Status[Status.successful] and not bool(sol.event_log.overflowed):
+            raise ValueError(f"a trajectory failed: {sol.message}")
+        genealogies.append(
+            from_event_log(
+                sol.event_log,
+                state0.ids,
+                t0=t0,
+                t_end=t1,
+                initial_theta=state0.theta,
+                final_state=sol.state,
+            )
+        )
+        observables.append({k: np.asarray(v) for k, v in sol.observables.items()})
+    stacked = {k: np.stack([o[k] for o in observables]) for k in observables[0]}
+    return genealogies, stacked
 
 
 def from_ensemble(sol, initial_ids, **kwargs) -> list[Genealogy]:

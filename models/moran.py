@@ -158,18 +158,28 @@ def tmrca_var(n: int, rate: float = 1.0) -> float:
     return float(np.sum(coalescence_rates(n, rate) ** -2.0))
 
 
-def tmrca_cdf(s, n: int, rate: float = 1.0) -> np.ndarray:
-    """P(TMRCA <= s) of all n individuals.
+def lineage_law(s, n: int, rate: float = 1.0) -> np.ndarray:
+    """P(k ancestral lineages at time back s) for k = n, n-1, ..., 1: shape (len(s), n).
 
-    The number of lineages is a pure-death chain n -> n-1 -> ... -> 1 with rates lambda_k;
-    the CDF is the probability of having reached 1 by time s (matrix exponential of its
-    generator, stable where the partial-fraction form of the hypoexponential law is not).
+    The number of lineages of the n individuals alive now is a pure-death chain
+    n -> n-1 -> ... -> 1 with rates lambda_k, read off a matrix exponential of its
+    generator (stable where the partial-fraction form of the hypoexponential law is not).
     """
     lam = coalescence_rates(n, rate)  # leaving k = n, ..., 2
-    m = len(lam) + 1  # states k = n, ..., 1
-    generator = np.zeros((m, m))
-    generator[np.arange(m - 1), np.arange(m - 1)] = -lam
-    generator[np.arange(m - 1), np.arange(1, m)] = lam
-    s = np.atleast_1d(np.asarray(s, dtype=float))
-    out = np.array([scipy.linalg.expm(generator * max(x, 0.0))[0, -1] for x in s.ravel()])
-    return out.reshape(s.shape)
+    generator = np.zeros((n, n))
+    generator[np.arange(n - 1), np.arange(n - 1)] = -lam
+    generator[np.arange(n - 1), np.arange(1, n)] = lam
+    s = np.atleast_1d(np.asarray(s, dtype=float)).ravel()
+    return np.array([scipy.linalg.expm(generator * max(x, 0.0))[0] for x in s])
+
+
+def tmrca_cdf(s, n: int, rate: float = 1.0) -> np.ndarray:
+    """P(TMRCA <= s) of all n individuals (the chain has reached one lineage)."""
+    shape = np.shape(s)
+    return lineage_law(s, n, rate)[:, -1].reshape(shape)
+
+
+def expected_lineages(s, n: int, rate: float = 1.0) -> np.ndarray:
+    """E[number of ancestral lineages at time back s] of the n individuals alive now."""
+    shape = np.shape(s)
+    return (lineage_law(s, n, rate) @ np.arange(n, 0, -1.0)).reshape(shape)
