@@ -34,8 +34,10 @@ def expectation(grid: Grid, rho: ArrayLike, fn: Callable[[Array], Array]) -> Arr
     ``fn`` maps cell centres of shape (..., ndim) to values of shape (...) (it is called
     once on all cells). ``rho`` may carry leading batch axes.
     """
-    values = fn(jnp.stack(grid.mesh(), axis=-1))
-    return grid.integrate(jnp.asarray(rho) * values)
+    rho = jnp.asarray(rho)
+    values = jnp.asarray(fn(jnp.stack(grid.mesh(), axis=-1)), rho.dtype)
+    values = values.reshape((1,) * (rho.ndim - grid.ndim) + values.shape)
+    return grid.integrate(rho * values)
 
 
 def histogram(grid: Grid, theta: ArrayLike) -> tuple[Array, Array]:
