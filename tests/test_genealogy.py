@@ -217,20 +217,26 @@ def test_birth_death_clone_ancestry_matches_positions():
 
 
 def test_birth_death_prior_rebirth_roots():
+    """Prior draws start new roots. Without transport a prior draw keeps c = 0 (the prior
+    has c = 0) and so do its copies, while founders' descendants keep the founder's
+    theta: the final positions tell independently whom each survivor descends from."""
     n = 30
     theta0 = gm.initial_positions(jr.key(5), n)
     s0 = bd.Population.from_positions(theta0)
-    proc = bd.BirthDeath(gm.GaussianMixture(), 40.0, centred=False, rebirth="prior")
-    sol = bd.simulate(proc, s0, t1=1.0, solver=bd.Splitting(0.02), key=jr.key(6), max_events=20_000)
-    g = gen.from_event_log(sol.event_log, s0.ids, t_end=1.0, final_state=sol.state)
+    proc = bd.BirthDeath(
+        gm.GaussianMixture(), 300.0, centred=False, rebirth="prior", transport=False
+    )
+    sol = bd.simulate(proc, s0, t1=0.5, solver=bd.Splitting(0.01), key=jr.key(6), max_events=20_000)
+    g = gen.from_event_log(sol.event_log, s0.ids, t_end=0.5, final_state=sol.state)
     check_invariants(g, sol.state)
-    prior = [v for v, d in g.graph.nodes(data=True) if d["origin"] == "prior"]
-    assert len(prior) > 0
-    # descendants of prior draws (c = 0 at birth, and dc/dt = 0 when every c is 0? no:
-    # transport moves c) are not counted in any founder's family
     from_prior = ~np.isin(g.root[g.alive_at()], g.initial_ids)
+    assert 0 < from_prior.sum() < n
+    theta = np.asarray(sol.state.theta)
+    np.testing.assert_array_equal(theta[:, 1] == 0, from_prior)
+    founder_slot = np.searchsorted(g.initial_ids, g.root[g.alive_at()][~from_prior])
+    np.testing.assert_array_equal(theta[~from_prior], np.asarray(theta0)[founder_slot])
     assert g.family_sizes().sum() == n - from_prior.sum()
-    assert g.founders_surviving([1.0])[0] == np.count_nonzero(g.family_sizes())
+    assert g.founders_surviving([0.5])[0] == np.count_nonzero(g.family_sizes())
 
 
 def test_moran_genealogy_agrees_with_engine_labels():
