@@ -11,7 +11,8 @@ Mean-field parametrisation: the paper's network sum_i c_i ReLU(w_i . x) has outp
 c_i / n here, so c is n times the paper's; the per-step update of theta_i is
 -lr * grad V_i = -lr * n * grad_{theta_i} L_B (see :class:`bdprocess.DataPotential`).
 Initial units: w_i ~ N(0, I/d) (the paper's N(0, I/n) at n = d = 50; independent of n as
-the mean-field limit requires), c_i ~ U(-c0, c0). Prior for rebirth (the paper's second
+the mean-field limit requires), c_i ~ U(-c0, c0) with c0 = 1 (the paper's "small uniform"
+output weights: U(-0.02, 0.02) in its parametrisation at n = 50). Prior for rebirth (the paper's second
 scheme): w ~ N(0, prior_std^2 I) with prior_std = 1/50 (the paper's N(0, I/n^2) at
 n = 50), c = 0, so a newborn leaves f_n unchanged.
 
@@ -44,7 +45,7 @@ STEPS_PAPER = 100_000
 ALPHA_CLONE_PAPER = 1.0
 ALPHA_PRIOR_PAPER = 0.01
 PRIOR_STD = 1.0 / 50
-INIT_C = 0.1
+INIT_C = 1.0
 TEST_SIZE = 4096
 
 Method = Literal["gd", "bd", "bd_prior"]
@@ -98,7 +99,7 @@ class TeacherStudent(bd.DataPotential):
         return theta[-1] * jax.nn.relu(theta[:-1] @ x)
 
     def units(self, x, theta):
-        return jax.nn.relu(x @ theta[:, :-1].T) * theta[:, -1]
+        return jax.nn.relu(x @ theta[:, :-1].T) * theta[None, :, -1]
 
     def target(self, x):
         return self.teacher(x)
