@@ -12,9 +12,10 @@ c_i / n here, so c is n times the paper's; the per-step update of theta_i is
 -lr * grad V_i = -lr * n * grad_{theta_i} L_B (see :class:`bdprocess.DataPotential`).
 Initial units: w_i ~ N(0, I/d) (the paper's N(0, I/n) at n = d = 50; independent of n as
 the mean-field limit requires), c_i ~ U(-c0, c0) with c0 = 1 (the paper's "small uniform"
-output weights: U(-0.02, 0.02) in its parametrisation at n = 50). Prior for rebirth (the paper's second
-scheme): w ~ N(0, prior_std^2 I) with prior_std = 1/50 (the paper's N(0, I/n^2) at
-n = 50), c = 0, so a newborn leaves f_n unchanged.
+output weights: U(-0.02, 0.02) in its parametrisation at n = 50).
+Prior for rebirth (the paper's second scheme): w ~ N(0, prior_std^2 I) with
+prior_std = 1/50 (the paper's N(0, I/n^2) at n = 50), c = 0, so a newborn leaves f_n
+unchanged.
 
 Two potentials for the same problem:
 
