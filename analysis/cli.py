@@ -12,6 +12,7 @@ import click
 COMMANDS = {
     "reproduce": "analysis.reproduce:reproduce",
     "genealogy": "analysis.genealogy_cmd:genealogy",
+    "pde": "analysis.pde_cmd:pde",
 }
 """Subcommand name -> "module:attribute" of its click command (imported on demand)."""
 
