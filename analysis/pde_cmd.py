@@ -323,5 +323,5 @@ def _figures(out, sol, grid, names, model_name, exact_energy) -> None:
             ax.set_title(f"t = {ts[i]:.3g}")
             ax.set_xlabel(names[0])
         np.atleast_1d(axes)[0].set_ylabel(names[1])
-    fig.suptitle(f"{model_name}: density snapshots")
+    fig.suptitle(f"{model_name}: density snapshots", y=1.04)
     save_figure(fig, out / "density.png")

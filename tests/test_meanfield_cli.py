@@ -1,0 +1,66 @@
+"""``bdprocess pde``: result folder contents and one-line errors."""
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from analysis.cli import main
+from models import linear
+
+
+def test_pde_command_writes_summary_data_and_figures(tmp_path):
+    out = tmp_path / "run"
+    main(
+        [
+            "pde",
+            "--model",
+            "linear",
+            "--alpha",
+            "1",
+            "--t1",
+            "0.5",
+            "--grid",
+            "256",
+            "--saves",
+            "3",
+            "--x64",
+            "--no-progress",
+            "--out",
+            str(out),
+        ]
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"model", "alpha", "t", "energy", "mass"} <= set(summary)
+    assert summary["model"] == "linear" and summary["alpha"] == 1.0
+    assert summary["t"] == [0.0, 0.25, 0.5]
+    exact = linear.energy_path(np.asarray(summary["t"]), m0=0, beta=2, cov0=1, alpha=1.0)
+    np.testing.assert_allclose(summary["energy"], exact, rtol=5e-3)
+    np.testing.assert_allclose(summary["mass"], 1.0, atol=1e-12)
+    assert summary["run"]["status"] == "success"
+    data = xr.open_dataset(out / "data.nc", engine="h5netcdf")
+    assert data["density"].shape == (3, 256)
+    np.testing.assert_allclose(data["energy"], summary["energy"])
+    assert (out / "density.png").stat().st_size > 0 and (out / "energy.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "linear", "--grid", "64x64"], "has 2 axes; this model needs 1"),
+        (["--model", "linear", "--grid", "abc"], "--grid must look like"),
+        (["--model", "linear", "--cfl", "0.9"], "--cfl must be in (0, 0.5]"),
+        (["--model", "gaussian-mixture", "--grid", "20x20"], "grid too coarse"),
+        (["--model", "linear", "--init", "bad"], "applies to the gaussian-mixture model only"),
+        (["--model", "linear", "--alpha", "-1"], "alpha"),
+    ],
+)
+def test_pde_command_bad_input_exits_2_with_one_line(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as exc:
+        main(["pde", *args, "--out", str(out), "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
+    assert not out.exists()
