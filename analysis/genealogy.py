@@ -635,17 +635,20 @@ def lineages_through_time_figure(
     return fig
 
 
-def tree_figure(g: Genealogy, *, max_individuals: int = 5000, ax=None):
+def tree_figure(g: Genealogy, *, t_from: float | None = None, max_individuals: int = 5000, ax=None):
     """The genealogy drawn in slot-time coordinates: each individual is a horizontal
     segment in its slot from birth to death, each copy a vertical tick from the parent's
     slot; the ancestral lineages of the final population (the coalescent tree) are drawn
-    bold, coloured by founder.
+    bold, coloured by founder. ``t_from`` (default ``t0``) starts the drawing later, e.g.
+    a little before the most recent common ancestor.
 
     Raises:
-        ValueError: more than ``max_individuals`` individuals (the drawing is for small
-            runs; use :func:`lineages_through_time_figure` for large ones).
+        ValueError: more than ``max_individuals`` individuals in the window (the drawing
+            is for small runs; use :func:`lineages_through_time_figure` for large ones).
     """
+    t_from = g.t0 if t_from is None else g._time(t_from)
     ids = g.ids
+    ids = ids[g.death[ids] > t_from]
     if ids.size > max_individuals:
         raise ValueError(
             f"{ids.size} individuals are too many to draw (max_individuals={max_individuals})"
@@ -656,22 +659,25 @@ def tree_figure(g: Genealogy, *, max_individuals: int = 5000, ax=None):
     anc, start, stop = g._lineage_intervals(g.alive_at(), g.t_end)
     stop = np.minimum(stop, g.t_end)
     founders = {int(f): k for k, f in enumerate(g.initial_ids)}
-    cmap = plt.get_cmap("tab10")
+    palette = [c for k, c in enumerate(plt.get_cmap("tab10").colors) if k != 7]  # no grey
 
     def colour(i):
         k = founders.get(int(g.root[i]))
-        return cmap(k % 10) if k is not None else (0.3, 0.3, 0.3, 1.0)
+        return palette[k % len(palette)] if k is not None else (0.3, 0.3, 0.3)
 
     end = np.minimum(g.death[ids], g.t_end)
-    segments = [[(g.birth[i], g.slot[i]), (e, g.slot[i])] for i, e in zip(ids, end, strict=True)]
+    begin = np.maximum(g.birth[ids], t_from)
+    segments = [[(b, g.slot[i]), (e, g.slot[i])] for i, b, e in zip(ids, begin, end, strict=True)]
     ax.add_collection(LineCollection(segments, colors="0.82", linewidths=0.8))
+    keep = stop > t_from
+    anc, start, stop = anc[keep], np.maximum(start[keep], t_from), stop[keep]
     if anc.size:
         segs = [[(b, g.slot[i]), (e, g.slot[i])] for i, b, e in zip(anc, start, stop, strict=True)]
         ax.add_collection(LineCollection(segs, colors=[colour(i) for i in anc], linewidths=2))
-        kids = anc[g.parent[anc] >= 0]
+        kids = anc[(g.parent[anc] >= 0) & (g.birth[anc] >= t_from)]
         ticks = [[(g.birth[i], g.slot[g.parent[i]]), (g.birth[i], g.slot[i])] for i in kids]
         ax.add_collection(LineCollection(ticks, colors=[colour(i) for i in kids], linewidths=1))
-    ax.set(xlim=(g.t0, g.t_end), ylim=(-1, g.n), xlabel="time", ylabel="slot")
+    ax.set(xlim=(t_from, g.t_end), ylim=(-1, g.n), xlabel="time", ylabel="slot")
     ax.set_title("genealogy (bold: ancestry of the final population)")
     return fig if fig is not None else ax.figure
 

@@ -1,8 +1,10 @@
 """``bdprocess genealogy``: genealogies of a neutral Moran population or of the paper's
 Gaussian-mixture birth-death run, with coalescence times, surviving founders and figures."""
 
+import functools
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -185,13 +187,13 @@ def genealogy(model, params, trajectories, out, force, max_events, seed, progres
         + f". {sum(g.num_events for g in genealogies)} jumps in all."
     )
     done = [x for x in tmrca if x is not None]
-    rows = [["coalesced trajectories", f"{len(done)} / {trajectories}"]]
+    rows: list[list] = [["coalesced trajectories", f"{len(done)} / {trajectories}"]]
     if done:
         rows.append(["mean TMRCA (coalesced)", float(np.mean(done))])
     done_pair = [x for x in pair if x is not None]
     if done_pair:
         rows.append(["mean pairwise coalescence (slots 0, 1)", float(np.mean(done_pair))])
-    theory = None
+    theory: Callable | None = None
     if model == "moran":
         from models import moran
 
@@ -203,9 +205,7 @@ def genealogy(model, params, trajectories, out, force, max_events, seed, progres
             ]
         )
 
-        def theory(back, n=p["n"], rate=p["rate"]):
-            return moran.expected_lineages(back, n, rate)
-
+        theory = functools.partial(moran.expected_lineages, n=p["n"], rate=p["rate"])
     report.table(["quantity", "value"], rows)
     fig = gen.lineages_through_time_figure(genealogies, theory=theory)
     report.figure(
@@ -215,7 +215,9 @@ def genealogy(model, params, trajectories, out, force, max_events, seed, progres
     )
     save_figure(fig, out / "lineages.png")
     if p["n"] <= TREE_MAX_N:
-        fig = gen.tree_figure(first, max_individuals=10**6)
+        # from a little before the first trajectory's most recent common ancestor
+        back = tmrca[0] if tmrca[0] is not None else p["t1"]
+        fig = gen.tree_figure(first, t_from=max(0.0, p["t1"] - 1.25 * back), max_individuals=10**6)
         report.figure(fig, "The first trajectory's genealogy in slot-time coordinates.")
         save_figure(fig, out / "tree.png")
     if model == "gaussian_mixture":
