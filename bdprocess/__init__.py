@@ -4,6 +4,7 @@ Rotskoff, Jelassi, Bruna, Vanden-Eijnden, "Neuron birth-death dynamics accelerat
 gradient descent and converges asymptotically", ICML 2019.
 """
 
+from . import meanfield as meanfield
 from ._birth_death import BirthDeath as BirthDeath
 from ._data_potential import DataPotential as DataPotential
 from ._events import BIRTH as BIRTH
