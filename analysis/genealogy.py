@@ -730,7 +730,11 @@ def founder_survival_figure(
 
     k = int(alive.sum())
     top = np.argsort(sizes)[::-1][: min(3, k)]
-    top_text = ", ".join(f"{sizes[i]} at {names[0]}={theta[i, 0]:.2f}" for i in top)
+    top_text = "; ".join(
+        f"{sizes[i]} descendants from {names[0]} = {theta[i, 0]:.2f}, "
+        f"{names[1]} = {theta[i, 1]:.2f}"
+        for i in top
+    )
     explanation = (
         f"Under birth-death, a neuron whose potential V is above the population mean is "
         f"killed and replaced by a copy of another, while one below the mean is cloned; "

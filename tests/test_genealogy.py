@@ -316,7 +316,10 @@ def test_figures(hand):
         gen.tree_figure(hand, max_individuals=5)
     theta = np.array([[-1.0, 0.5], [0.0, 1.0], [1.0, -1.0]])
     fig3, text = gen.founder_survival_figure(hand, theta)
-    assert "1 still have descendants" in text and "2 at initial y=-1.00" in text
+    assert (
+        "1 still have descendants" in text
+        and "2 descendants from initial y = -1.00, initial c = 0.50" in text
+    )
     with pytest.raises(ValueError, match="initial_theta must have shape"):
         gen.founder_survival_figure(hand, theta[:, :1])
     for f in (fig, fig2, fig3):
