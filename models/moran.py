@@ -11,10 +11,12 @@ Coalescent answers (derived here; ``rate`` = r):
 * An ordered pair (i replaced by a copy of j) happens at rate r / (n - 1). Looking back
   from any time, two given lineages merge exactly when one of them was created as a copy
   of the other, i.e. at rate lambda_2 = 2 r / (n - 1). Events that copy an outside
-  individual into a lineage only move that lineage to another slot, and by the Poisson
-  (time-reversible) structure of the clocks the backward process is again Markov. So the
-  pairwise coalescence time of two individuals alive at t is exponential with mean
-  (n - 1) / (2 r) (when the run started long enough ago).
+  individual into a lineage only move that lineage to another slot. Neutrality makes
+  the events "i replaced by a copy of j" independent Poisson processes that do not depend
+  on the state, so read backwards in time they are again Poisson with the same rates and
+  the lineages' backward motion is Markov. So the pairwise coalescence time of two
+  individuals alive at t is exponential with mean (n - 1) / (2 r) (observed when it is
+  below t - t0).
 * With k lineages, any of the k (k - 1) ordered pairs inside the sample merges two of them:
   rate lambda_k = k (k - 1) r / (n - 1) = binom(k, 2) lambda_2.
 * The time to the most recent common ancestor of all n individuals is a sum of independent
