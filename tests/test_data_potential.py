@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
 import pytest
+from scipy import stats
 
 import bdprocess as bd
 from models import teacher_student as ts
@@ -38,6 +39,15 @@ def _z_scores(samples, exact):
     k = samples.shape[0]
     se = samples.std(axis=0, ddof=1) / np.sqrt(k)
     return (samples.mean(axis=0) - np.asarray(exact, np.float64)) / se
+
+
+def p_hotelling(samples, exact):
+    """p-value of Hotelling's T^2 test that the mean of the rows of ``samples`` is ``exact``."""
+    samples = np.asarray(samples, np.float64)
+    k, p = samples.shape
+    diff = samples.mean(axis=0) - exact
+    t2 = k * diff @ np.linalg.solve(np.cov(samples, rowvar=False), diff)
+    return stats.f.sf(t2 * (k - p) / (p * (k - 1)), p, k - p)
 
 
 def test_minibatch_unbiased_linear_model(x64):
@@ -81,10 +91,15 @@ def test_minibatch_unbiased_teacher_student_against_closed_form(x64):
             [_z_scores(ev.energy, exact.energy)],
         ]
     )
-    # 5 + 45 + 1 components: Bonferroni |Z| < 4.3 (family false-alarm rate ~ 1e-3); and
-    # the z-scores must look standard (their mean square near 1: the errors are calibrated).
+    # 5 + 45 + 1 components: Bonferroni |Z| < 4.3 (family false-alarm rate ~ 1e-3).
     assert np.max(np.abs(z)) < 4.3, z
-    assert 0.6 < np.mean(z**2) < 1.6, np.mean(z**2)
+    # Joint test (Hotelling T^2) on grad_w and the energy. V_i and grad_c are left out:
+    # by ReLU homogeneity V_i = c_i dV_i/dc_i = w_i . grad_w V_i, so they are linear in grad_w.
+    joint = np.concatenate(
+        [np.asarray(ev.gradients[:, :, :-1]).reshape(k, -1), np.asarray(ev.energy)[:, None]], 1
+    )
+    exact_joint = np.concatenate([np.asarray(exact.gradients[:, :-1]).ravel(), [exact.energy]])
+    assert p_hotelling(joint, exact_joint) > 1e-3
 
 
 def test_arccos_kernel_exact_values(x64):
