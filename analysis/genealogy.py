@@ -35,7 +35,7 @@ because every record names the parent's id. When to use: after any run with ``ma
 set; a log that overflowed is refused (the genealogy would be incomplete).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib
@@ -49,10 +49,15 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from scipy.sparse.csgraph import breadth_first_order  # noqa: E402
 
 from bdprocess import BIRTH, EventLog, Status  # noqa: E402
+from bdprocess._types import ArrayLike  # noqa: E402
+
+_FIELDS = ("time", "kind", "slot", "partner", "new_id", "parent_id")
+"""The per-event fields of :class:`bdprocess.EventLog`."""
 
 __all__ = [
     "Genealogy",
     "founder_survival_figure",
+    "from_arrays",
     "from_ensemble",
     "from_event_log",
     "lineages_through_time_figure",
@@ -408,15 +413,55 @@ def from_event_log(
         raise ValueError(
             f"log holds {np.shape(log.count)} trajectories; pass one (or use from_ensemble)"
         )
-    count, capacity = int(log.count), log.capacity
-    if count > capacity:
+    return from_arrays(
+        {f: np.asarray(getattr(log, f)) for f in _FIELDS},
+        initial_ids,
+        count=int(log.count),
+        t0=t0,
+        t_end=t_end,
+        initial_theta=initial_theta,
+        final_ids=None if final_state is None else final_state.ids,
+        final_theta=None if final_state is None else final_state.theta,
+    )
+
+
+def from_arrays(
+    events: Mapping[str, ArrayLike],
+    initial_ids,
+    *,
+    count: int | None = None,
+    t0: float = 0.0,
+    t_end: float | None = None,
+    initial_theta=None,
+    final_ids=None,
+    final_theta=None,
+) -> Genealogy:
+    """The genealogy of one trajectory from stored event-log arrays (e.g. read back from
+    a netCDF file): ``events`` maps ``time, kind, slot, partner, new_id, parent_id`` to 1-D
+    arrays, of which the first ``count`` entries are events (default: all).
+
+    ``count`` larger than the stored entries means the log was truncated: refused.
+    ``final_ids`` (the ids in slots 0..n-1 at ``t_end``) are checked against the log;
+    ``final_theta`` is stored on the survivors. Other arguments and errors as
+    :func:`from_event_log`.
+    """
+    missing = [f for f in _FIELDS if f not in events]
+    if missing:
+        raise ValueError(f"events lacks the fields {missing}; need {list(_FIELDS)}")
+    arrays = {f: np.asarray(events[f]) for f in _FIELDS}
+    stored = arrays["time"].shape[-1]
+    if any(a.ndim != 1 or a.shape[0] != stored for a in arrays.values()):
+        shapes = {f: a.shape for f, a in arrays.items()}
+        raise ValueError(f"event arrays must be 1-D of one length (one trajectory), got {shapes}")
+    count = stored if count is None else int(count)
+    if count > stored:
         raise ValueError(
-            f"the event log overflowed ({count} events, capacity {capacity}): the genealogy "
+            f"the event log overflowed ({count} events, capacity {stored}): the genealogy "
             f"would be incomplete; rerun with max_events >= {count}"
         )
-    ev = log.to_numpy()
+    ev = {f: a[:count] for f, a in arrays.items()}
     initial_ids = np.asarray(initial_ids, dtype=np.int64).ravel()
-    return _build(ev, initial_ids, t0, t_end, initial_theta, final_state)
+    return _build(ev, initial_ids, t0, t_end, initial_theta, final_ids, final_theta)
 
 
 def simulate_genealogies(
@@ -499,16 +544,13 @@ def from_ensemble(sol, initial_ids, **kwargs) -> list[Genealogy]:
     return out
 
 
-_FIELDS = ("time", "kind", "slot", "partner", "new_id", "parent_id")
-
-
 def _index(tree, r):
     import jax
 
     return jax.tree.map(lambda x: np.asarray(x)[r], tree)
 
 
-def _build(ev, initial_ids, t0, t_end, initial_theta, final_state) -> Genealogy:
+def _build(ev, initial_ids, t0, t_end, initial_theta, final_ids, final_theta) -> Genealogy:
     n = initial_ids.size
     time = ev["time"].astype(float)
     slot_e, partner = ev["slot"].astype(np.int64), ev["partner"].astype(np.int64)
@@ -593,16 +635,20 @@ def _build(ev, initial_ids, t0, t_end, initial_theta, final_state) -> Genealogy:
         t_end=t_end,
         attrs=attrs,
     )
-    if final_state is not None:
-        ids = np.asarray(final_state.ids).ravel()
-        alive = g.alive_at(t_end)
-        if not np.array_equal(ids, alive):
-            k = int(np.argmax(ids != alive))
+    alive = g.alive_at(t_end)
+    if final_ids is not None:
+        ids = np.asarray(final_ids).ravel()
+        if ids.shape != alive.shape or not np.array_equal(ids, alive):
+            k = int(np.argmax(ids != alive)) if ids.shape == alive.shape else 0
             raise ValueError(
-                f"event log inconsistent with final_state: slot {k} holds id {ids[k]}, the "
-                f"log says {alive[k]}"
+                f"event log inconsistent with final_state: slot {k} holds id "
+                f"{ids[k] if ids.size > k else None}, the log says {alive[k]}"
             )
-        attrs["final_theta"] = (ids, np.asarray(final_state.theta, dtype=float))
+    if final_theta is not None:
+        theta = np.asarray(final_theta, dtype=float)
+        if theta.ndim != 2 or theta.shape[0] != n:
+            raise ValueError(f"final_theta must have shape ({n}, p), got {theta.shape}")
+        attrs["final_theta"] = (alive, theta)
     return g
 
 
@@ -690,7 +736,7 @@ def tree_figure(g: Genealogy, *, t_from: float | None = None, max_individuals: i
 
 
 def founder_survival_figure(
-    g: Genealogy,
+    g: Genealogy | Sequence[Genealogy],
     initial_theta,
     *,
     t: float | None = None,
@@ -700,17 +746,26 @@ def founder_survival_figure(
 
     Each founder is a point at its initial (theta_0, theta_1), sized by the number of its
     descendants alive at t (default ``t_end``); founders without living descendants are
-    grey crosses. Returns ``(figure, explanation)``, the explanation a short paragraph with
-    the numbers of this run, for a report.
+    grey crosses. Several trajectories (a sequence of genealogies, with ``initial_theta``
+    of shape (trajectories, n, p)) are pooled. Returns ``(figure, explanation)``, the
+    explanation a short paragraph with the numbers of this run, for a report.
 
     Raises:
-        ValueError: ``initial_theta`` does not have shape (n, p) with p >= 2.
+        ValueError: ``initial_theta`` does not have shape (n, p), or (trajectories, n, p)
+            for a sequence, with p >= 2.
     """
+    gs = [g] if isinstance(g, Genealogy) else list(g)
     theta = np.asarray(initial_theta, dtype=float)
-    if theta.ndim != 2 or theta.shape[0] != g.n or theta.shape[1] < 2:
-        raise ValueError(f"initial_theta must have shape ({g.n}, p >= 2), got {theta.shape}")
-    t = g._time(t)
-    sizes = g.family_sizes(t)
+    if isinstance(g, Genealogy):
+        theta = theta[None]
+    n = gs[0].n
+    if theta.shape[:2] != (len(gs), n) or theta.ndim != 3 or theta.shape[2] < 2:
+        want = f"({n}, p >= 2)" if isinstance(g, Genealogy) else f"({len(gs)}, {n}, p >= 2)"
+        got = np.shape(initial_theta)
+        raise ValueError(f"initial_theta must have shape {want}, got {got}")
+    t = gs[0]._time(t)
+    sizes = np.concatenate([x.family_sizes(t) for x in gs])
+    theta = theta.reshape(-1, theta.shape[2])
     alive = sizes > 0
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.9), width_ratios=(3, 2))
     ax.scatter(theta[~alive, 0], theta[~alive, 1], marker="x", c="0.6", s=14, label="extinct")
@@ -728,7 +783,7 @@ def founder_survival_figure(
     ax.set(xlabel=names[0], ylabel=names[1])
     ax.legend(loc="best", fontsize=8)
     ax.set_title("founders whose lineages survive")
-    bins = np.histogram_bin_edges(theta[:, 0], bins=min(20, max(4, g.n // 10)))
+    bins = np.histogram_bin_edges(theta[:, 0], bins=min(20, max(4, sizes.size // 10)))
     bx.hist(theta[:, 0], bins=bins, color="0.8", label="all founders")
     bx.hist(theta[:, 0], bins=bins, weights=sizes, color="C0", alpha=0.7, label="descendants")
     bx.set(xlabel=names[0], ylabel="count")
@@ -736,7 +791,9 @@ def founder_survival_figure(
     fig.tight_layout()
 
     k = int(alive.sum())
-    top = np.argsort(sizes)[::-1][: min(3, k)]
+    top = np.argsort(sizes, kind="stable")[::-1][: min(3, k)]
+    runs = f" in {len(gs)} runs" if len(gs) > 1 else ""
+    jumps = sum(x.num_events for x in gs)
     top_text = "; ".join(
         f"{sizes[i]} descendants from {names[0]} = {theta[i, 0]:.2f}, "
         f"{names[1]} = {theta[i, 1]:.2f}"
@@ -745,8 +802,8 @@ def founder_survival_figure(
     explanation = (
         f"Under birth-death, a neuron whose potential V is above the population mean is "
         f"killed and replaced by a copy of another, while one below the mean is cloned; "
-        f"lineages of well-placed neurons therefore take over. Of the {g.n} initial neurons, "
-        f"{k} still have descendants at t={t:g} ({g.num_events} jumps in all); the largest "
+        f"lineages of well-placed neurons therefore take over. Of the {sizes.size} initial "
+        f"neurons{runs}, {k} still have descendants at t={t:g} ({jumps} jumps in all); the largest "
         f"families are {top_text}. Founders are shown at their initial parameters: where the "
         f"surviving ones cluster is where the birth-death dynamics found the useful neurons, "
         f"and the right panel compares the initial spread of {names[0]} with the spread of "

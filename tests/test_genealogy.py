@@ -99,6 +99,21 @@ def test_bad_queries(hand):
         hand.alive_at(11.0)
 
 
+def test_from_arrays_stored_logs():
+    """Logs stored as plain arrays (trimmed, with the event count kept) read the same."""
+    arrays = {k: np.asarray(v) for k, v in HAND.items()}
+    g = gen.from_arrays(arrays, [0, 1, 2], count=5, t_end=10.0, final_ids=[5, 6, 7])
+    assert g.coalescence_time(5, 6) == 9.0 and list(g.alive_at()) == [5, 6, 7]
+    padded = {k: np.concatenate([v, [-1, -1]]) for k, v in arrays.items()}
+    assert gen.from_arrays(padded, [0, 1, 2], count=5, t_end=10.0).num_events == 5
+    with pytest.raises(ValueError, match="genealogy would be incomplete"):
+        gen.from_arrays(arrays, [0, 1, 2], count=9, t_end=10.0)
+    with pytest.raises(ValueError, match="inconsistent with final_state"):
+        gen.from_arrays(arrays, [0, 1, 2], t_end=10.0, final_ids=[5, 7, 6])
+    with pytest.raises(ValueError, match="lacks the fields"):
+        gen.from_arrays({"time": arrays["time"]}, [0, 1, 2])
+
+
 def test_overflowed_log_is_refused():
     with pytest.raises(ValueError, match="genealogy would be incomplete"):
         gen.from_event_log(hand_log(count=7), [0, 1, 2], t_end=10.0)
@@ -322,6 +337,12 @@ def test_figures(hand):
     )
     with pytest.raises(ValueError, match="initial_theta must have shape"):
         gen.founder_survival_figure(hand, theta[:, :1])
+    # pooled over runs: the same run twice doubles every family
+    fig4, text = gen.founder_survival_figure([hand, hand], np.stack([theta, theta]))
+    assert "Of the 6 initial neurons in 2 runs, 2 still have descendants" in text
+    with pytest.raises(ValueError, match=r"shape \(2, 3, p >= 2\)"):
+        gen.founder_survival_figure([hand, hand], theta)
+    plt.close(fig4)
     for f in (fig, fig2, fig3):
         plt.close(f)
 
