@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import jax.random as jr
 import numpy as np
-import scipy.linalg
+from scipy.sparse.linalg import expm_multiply
 
 from bdprocess import DEATH, AbstractProcess, Jumps, Population
 from bdprocess._types import Array, Float, Key
@@ -164,15 +164,31 @@ def lineage_law(s, n: int, rate: float = 1.0) -> np.ndarray:
     """P(k ancestral lineages at time back s) for k = n, n-1, ..., 1: shape (len(s), n).
 
     The number of lineages of the n individuals alive now is a pure-death chain
-    n -> n-1 -> ... -> 1 with rates lambda_k, read off a matrix exponential of its
-    generator (stable where the partial-fraction form of the hypoexponential law is not).
+    n -> n-1 -> ... -> 1 with rates lambda_k; its law is propagated with the action of the
+    matrix exponential of the generator (stable where the partial-fraction form of the
+    hypoexponential law is not), in one sweep over the sorted times.
     """
     lam = coalescence_rates(n, rate)  # leaving k = n, ..., 2
-    generator = np.zeros((n, n))
-    generator[np.arange(n - 1), np.arange(n - 1)] = -lam
-    generator[np.arange(n - 1), np.arange(1, n)] = lam
-    s = np.atleast_1d(np.asarray(s, dtype=float)).ravel()
-    return np.array([scipy.linalg.expm(generator * max(x, 0.0))[0] for x in s])
+    transposed = np.zeros((n, n))  # generator transposed: d p / ds = G^T p
+    transposed[np.arange(n - 1), np.arange(n - 1)] = -lam
+    transposed[np.arange(1, n), np.arange(n - 1)] = lam
+    s = np.maximum(np.atleast_1d(np.asarray(s, dtype=float)).ravel(), 0.0)
+    times, inverse = np.unique(s, return_inverse=True)
+    law = np.zeros((times.size, n))
+    p = np.zeros(n)
+    p[0] = 1.0
+    gaps = np.diff(np.concatenate([[0.0], times]))
+    if times.size > 2 and np.allclose(gaps[1:], gaps[1], rtol=1e-9, atol=0):
+        # a uniform grid: one call for all times
+        p = expm_multiply(transposed * times[0], p)
+        law = expm_multiply(
+            transposed, p, start=0.0, stop=times[-1] - times[0], num=times.size, endpoint=True
+        )
+    else:
+        for i, gap in enumerate(gaps):
+            p = expm_multiply(transposed * gap, p) if gap > 0 else p
+            law[i] = p
+    return np.clip(law, 0.0, 1.0)[inverse]
 
 
 def tmrca_cdf(s, n: int, rate: float = 1.0) -> np.ndarray:
