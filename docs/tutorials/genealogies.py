@@ -71,8 +71,9 @@ print("theory: E[TMRCA] =", moran.tmrca_mean(n_moran))
 # %% [markdown]
 # `g.graph` is a networkx `DiGraph` (edges parent -> child, with birth and death times,
 # slot and founder on every node), so all of networkx applies. The drawing shows each
-# individual in its slot; bold lines are the ancestry of the final population: one
-# lineage for most of the run, which then splits into the present population.
+# individual in its slot, from a little before the most recent common ancestor; bold
+# lines are the ancestry of the final population: one lineage that splits into the
+# present population.
 
 # %%
 G = g.graph
@@ -83,7 +84,7 @@ print(
     "whose descendants number",
     len(nx.descendants(G, founder)),
 )
-gen.tree_figure(g)
+gen.tree_figure(g, t_from=max(0.0, t1 - 1.25 * g.tmrca()))  # the last stretch
 plt.show()
 
 # %% [markdown]
