@@ -51,10 +51,11 @@ from scipy.sparse.csgraph import breadth_first_order  # noqa: E402
 from bdprocess import BIRTH, EventLog, Status  # noqa: E402
 from bdprocess._types import ArrayLike  # noqa: E402
 
-_FIELDS = ("time", "kind", "slot", "partner", "new_id", "parent_id")
+EVENT_FIELDS = ("time", "kind", "slot", "partner", "new_id", "parent_id")
 """The per-event fields of :class:`bdprocess.EventLog`."""
 
 __all__ = [
+    "EVENT_FIELDS",
     "Genealogy",
     "founder_survival_figure",
     "from_arrays",
@@ -414,7 +415,7 @@ def from_event_log(
             f"log holds {np.shape(log.count)} trajectories; pass one (or use from_ensemble)"
         )
     return from_arrays(
-        {f: np.asarray(getattr(log, f)) for f in _FIELDS},
+        {f: np.asarray(getattr(log, f)) for f in EVENT_FIELDS},
         initial_ids,
         count=int(log.count),
         t0=t0,
@@ -445,10 +446,10 @@ def from_arrays(
     ``final_theta`` is stored on the survivors. Other arguments and errors as
     :func:`from_event_log`.
     """
-    missing = [f for f in _FIELDS if f not in events]
+    missing = [f for f in EVENT_FIELDS if f not in events]
     if missing:
-        raise ValueError(f"events lacks the fields {missing}; need {list(_FIELDS)}")
-    arrays = {f: np.asarray(events[f]) for f in _FIELDS}
+        raise ValueError(f"events lacks the fields {missing}; need {list(EVENT_FIELDS)}")
+    arrays = {f: np.asarray(events[f]) for f in EVENT_FIELDS}
     stored = arrays["time"].shape[-1]
     if any(a.ndim != 1 or a.shape[0] != stored for a in arrays.values()):
         shapes = {f: a.shape for f, a in arrays.items()}
@@ -531,7 +532,7 @@ def from_ensemble(sol, initial_ids, **kwargs) -> list[Genealogy]:
     :func:`from_event_log` (``final_state`` is taken from ``sol.state`` per trajectory
     unless given as None).
     """
-    logs = {f: np.asarray(getattr(sol.event_log, f)) for f in _FIELDS + ("count",)}
+    logs = {f: np.asarray(getattr(sol.event_log, f)) for f in EVENT_FIELDS + ("count",)}
     num = logs["count"].shape[0]
     initial_ids = np.asarray(initial_ids)
     states = kwargs.pop("final_state", sol.state)
