@@ -50,13 +50,14 @@ class Settings:
     width: int = ts.TEACHER_WIDTH
     batch: int = ts.BATCH_PAPER
     lr: float = ts.LR_PAPER
-    steps: int = 20_000
+    steps: int = 40_000
     seeds: int = 5
     alphas: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 100.0)
     alpha_bd: float = ts.ALPHA_CLONE_PAPER
     alpha_prior: float = ts.ALPHA_PRIOR_PAPER
     init_c: float = ts.INIT_C
     budgets: tuple[float, ...] = (0.1, 0.3, 1.0)
+    quench: float = 0.25
     saves: int = 40
     snapshots: int = 4
     seed: int = 0
@@ -80,6 +81,8 @@ class Settings:
                 f"alpha_bd={self.alpha_bd} and alpha_prior={self.alpha_prior} must be in "
                 f"alphas={self.alphas}"
             )
+        if not 0 <= self.quench < 1:
+            raise ValueError(f"quench must be a fraction in [0, 1), got {self.quench}")
         if any(not 0 < b <= 1 for b in self.budgets) or self.budgets[-1] != 1.0:
             raise ValueError(f"budgets must be fractions in (0, 1] ending at 1, got {self.budgets}")
 
@@ -124,13 +127,17 @@ def run(settings: Settings, *, progress: bool = False) -> xr.Dataset:
     }
     alphas = {"bd": (0.0, *s.alphas), "bd_prior": s.alphas}
     t1 = float(steps[-1] * dt)
+    # The paper's quench: birth-death off (pure SGD) for the last fraction of the steps.
+    jumps_until = (1 - s.quench) * s.steps * dt
     out = {}
     for method, values in alphas.items():
         a = np.repeat(np.asarray(values), s.seeds)
         idx = np.tile(np.arange(s.seeds), len(values))
 
         def one(alpha, key, th0, method=method):
-            proc = bd.BirthDeath(potential, alpha, centred=False, rebirth=MODES[method])
+            proc = bd.BirthDeath(
+                potential, alpha, centred=False, rebirth=MODES[method], jumps_until=jumps_until
+            )
             return bd.simulate(
                 proc,
                 bd.Population.from_positions(th0),
@@ -526,7 +533,7 @@ def run_experiment(
 ) -> dict:
     """Run the experiment and write summary.json, data.nc, PNG figures and report.html.
 
-    ``out`` must exist (the caller creates it empty). Default: 20,000 steps, five alphas over
+    ``out`` must exist (the caller creates it empty). Default: 40,000 steps, five alphas over
     four decades for both rebirth modes; ``quick``: 2,000 steps, at most 3 seeds.
 
     Returns:
