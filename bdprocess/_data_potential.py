@@ -58,8 +58,8 @@ class DataPotential(AbstractPotential):
     1 - exp(-alpha |beta_i| dt) is the authors' alpha_step |beta_i| with alpha_step =
     alpha dt to first order.
 
-    Memory is O(n * block_size + n * p): inputs are visited in blocks of ``block_size``
-    rows (``lax.scan``), each block giving its residuals, its share of V_i, of grad V_i
+    Memory is O(n * block_size + n * p): inputs are visited in equal blocks of at most
+    ``block_size`` rows (``lax.scan``), each block giving its residuals, its share of V_i, of grad V_i
     and of the energy; no n-by-n or n-by-m-by-p array is formed. ``batch_size`` and
     ``block_size`` are static (changing them recompiles); ``data`` is dynamic.
 
@@ -146,8 +146,8 @@ class DataPotential(AbstractPotential):
 
 def _padded_blocks(x: Inputs, block_size: int):
     m = x.shape[0]
-    block = min(block_size, m)
-    num = -(-m // block)
+    num = -(-m // block_size)
+    block = -(-m // num)  # balanced: fewer than num padded rows in all
     pad = num * block - m
     weight = jnp.concatenate([jnp.ones((m,), x.dtype), jnp.zeros((pad,), x.dtype)])
     padded = jnp.concatenate([x, jnp.zeros((pad, x.shape[1]), x.dtype)])
