@@ -126,11 +126,10 @@ class BirthDeath(AbstractProcess):
         return scale * jnp.sum(jnp.abs(V) + safety * horizon * jnp.abs(dV))
 
     def leap_size(self, t, state: Population, rates, eps, args=None):
-        """AdaptiveTauLeap's leap: about a fraction eps of the particles jump per leap,
-        and none with probability above about eps (each jump moves mu_n by 1/n)."""
-        n = state.n
-        per_particle = rates[:n] + rates[n:]
-        return eps * jnp.minimum(n / jnp.sum(per_particle), 1 / jnp.max(per_particle))
+        """AdaptiveTauLeap's leap eps n / (total rate): about a fraction eps of the
+        particles jump per leap. Each jump moves mu_n by 1/n, so V, Vbar and every rate
+        change by a relative amount of order eps over the leap."""
+        return eps * state.n / jnp.sum(rates)
 
     def observe(self, t, state: Population, args=None) -> dict[str, Array]:
         ev = self.potential.evaluate(state.theta, with_grad=False)
@@ -167,11 +166,14 @@ class BirthDeath(AbstractProcess):
         as in the authors' scheme where removals are drawn from the population after cloning.
         """
         n = state.n
-        k_fire, k_kind, k_order_k, k_order_c, k_pick, k_prior = jr.split(key, 6)
+        k_uniform, k_prior = jr.split(key)
+        u_fire, u_kind, u_order_kill, u_order_clone, u_pick = jr.uniform(
+            k_uniform, (5, n), rates.dtype
+        )
         death, birth = rates[:n], rates[n:]
         total = death + birth
-        fire = jr.uniform(k_fire, (n,), total.dtype) < -jnp.expm1(-total * dt)
-        is_death = jr.uniform(k_kind, (n,), total.dtype) * total < death
+        fire = u_fire < -jnp.expm1(-total * dt)
+        is_death = u_kind * total < death
         kill = fire & is_death
         clone = fire & ~is_death
         n_kill = jnp.sum(kill, dtype=jnp.int32)
@@ -179,11 +181,11 @@ class BirthDeath(AbstractProcess):
 
         # Killed slots first (random order), then the survivors in random order; the same
         # for the clone sources. Position a < n_kill in `by_kill` is a killed slot.
-        by_kill = _random_order(k_order_k, kill)
-        by_clone = _random_order(k_order_c, clone)
+        by_kill = _random_order(u_order_kill, kill)
+        by_clone = _random_order(u_order_clone, clone)
         a = jnp.arange(n)
         n_surv = jnp.maximum(n - n_kill, 1)
-        pick = n_kill + jnp.floor(jr.uniform(k_pick, (n,)) * n_surv).astype(jnp.int32)
+        pick = n_kill + jnp.floor(u_pick * n_surv).astype(jnp.int32)
         random_survivor = by_kill[jnp.minimum(pick, n - 1)]
 
         slot = by_kill
@@ -230,7 +232,9 @@ class BirthDeath(AbstractProcess):
         return new_state, jumps
 
 
-def _random_order(key: Key, first: ArrayLike) -> Array:
-    """A permutation listing the True entries of ``first`` (random order), then the rest."""
-    u = jr.uniform(key, jnp.shape(first))
+def _random_order(u: Array, first: ArrayLike) -> Array:
+    """A permutation listing the True entries of ``first`` (random order), then the rest.
+
+    ``u`` holds one independent U(0, 1) draw per entry.
+    """
     return jnp.argsort(jnp.where(first, u, 1.0 + u)).astype(jnp.int32)

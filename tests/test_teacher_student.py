@@ -175,7 +175,6 @@ def test_quick_experiment_writes_result_folder(quick_run):
         assert {"alpha", "method", "final_loss_mean", "final_loss_lo", "final_loss_hi"} <= set(e)
         assert e["final_loss_lo"] <= e["final_loss_mean"] <= e["final_loss_hi"]
     assert on_disk["all_successful"]
-    assert summary["runtime_s"] < 60
     # SGD must actually learn within the quick budget (loss well below its start).
     gd = on_disk["runs"]["gd"]["loss_mean"]
     assert gd[-1] < 0.9 * gd[0]
