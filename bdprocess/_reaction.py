@@ -179,14 +179,18 @@ class ReactionNetwork(AbstractProcess):
     def leap_size(self, t, state: Counts, rates, eps, args=None):
         """Cao-Gillespie-Petzold (2006) tau: every propensity changes by about eps at most.
 
-        tau = min over reactant species i of min(max(eps x_i / g_i, 1) / |mu_i|,
-        max(eps x_i / g_i, 1)^2 / sigma_i^2), with mu_i, sigma_i^2 the mean and variance
-        of the change of x_i per unit time and g_i from the highest order of the reactions
-        that consume species i.
+        tau = min over reactant species i of min(max(eps x_i / g_i, 1) / m_i,
+        max(eps x_i / g_i, 1)^2 / sigma_i^2), with sigma_i^2 the variance of the change of
+        x_i per unit time and g_i from the highest order of the reactions that consume
+        species i. CGP take m_i = |sum_j nu_ij a_j|, the net drift; we take the gross flux
+        m_i = sum_j |nu_ij| a_j. Near a steady state the net drift cancels and CGP's rule
+        lets a first-order decay of rate k leap k tau ~ 1/2, which inflates the stationary
+        variance by 1 / (1 - k tau / 2) (13% in the standard deviation of immigration-death
+        with X ~ 1000 at eps = 0.03); with the gross flux k tau <= eps.
         """
         x = state.astype(rates.dtype)
         nu = self.stoichiometry.astype(rates.dtype)
-        mu = rates @ nu
+        flux = rates @ jnp.abs(nu)
         sigma2 = rates @ (nu * nu)
         g = jnp.ones_like(x)
         for need in self.reactants:
@@ -208,7 +212,7 @@ class ReactionNetwork(AbstractProcess):
         room = jnp.maximum(eps * x / g, 1.0)
         tiny = jnp.finfo(x.dtype).tiny
         tau = jnp.minimum(
-            room / jnp.maximum(jnp.abs(mu), tiny), room**2 / jnp.maximum(sigma2, tiny)
+            room / jnp.maximum(flux, tiny), room**2 / jnp.maximum(sigma2, tiny)
         )
         return jnp.min(jnp.where(consumed, tau, jnp.inf))
 

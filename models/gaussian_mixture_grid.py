@@ -124,5 +124,6 @@ def predict(grid: Grid, rho: ArrayLike, x: ArrayLike) -> Array:
     rho = jnp.asarray(rho)
     x = jnp.asarray(x, rho.dtype)
     m = GaussianMixtureGrid().weights(grid, rho)
-    y = grid.centres(0).astype(rho.dtype)
+    shape = (1,) * x.ndim + (-1,)
+    y, m = (jnp.reshape(v, shape) for v in (grid.centres(0).astype(rho.dtype), m))
     return jnp.sum(m * normal_pdf(x[..., None], y, UNIT_VAR), axis=-1) * grid.widths[0]
