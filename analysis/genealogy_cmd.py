@@ -13,6 +13,7 @@ import numpy as np
 
 import bdprocess as bd
 
+from . import _params
 from . import genealogy as gen
 from ._output import prepare_out_dir, write_json
 from ._report import Report, save_figure
@@ -40,28 +41,7 @@ TREE_MAX_N = 100
 
 def parse_params(model: str, pairs: tuple[str, ...]) -> dict:
     """``KEY=VALUE`` strings -> typed parameters of ``model`` (defaults filled in)."""
-    spec = PARAMS[model]
-    params = {k: default for k, (_, default) in spec.items()}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise click.UsageError(f"--param takes KEY=VALUE, got {pair!r}")
-        if key not in spec:
-            raise click.UsageError(
-                f"unknown parameter {key!r} for --model {model}; known: {', '.join(spec)}"
-            )
-        kind = spec[key][0]
-        try:
-            if kind is bool:
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                params[key] = value.lower() in ("true", "1")
-            else:
-                params[key] = kind(value)
-        except ValueError:
-            raise click.UsageError(
-                f"--param {key} must be {kind.__name__}, got {value!r}"
-            ) from None
+    params = _params.parse_params(PARAMS[model], pairs, model=model)
     if params["n"] < 2:
         raise click.UsageError(f"--param n must be >= 2, got n={params['n']}")
     if params["saves"] < 2:
