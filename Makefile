@@ -1,15 +1,17 @@
 # bdprocess: two commands on a fresh machine.
 #   make run    bootstrap .venv (Python >= 3.12) and reproduce the paper's Gaussian-mixture result
 #   make test   bootstrap .venv and run the test suite (CI runs this)
-# Further targets: test-all (includes slow tests), docs, bench, lint.
+# Further targets: test-all (includes slow tests), docs, bench, bench-jump, lint.
+#   bench-jump  jump events/s against rebop and GillesPy2, Extrande vs Splitting (ARGS=--quick)
 
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST  := $(BIN)/python -m pytest
 export JAX_COMPILATION_CACHE_DIR ?= $(HOME)/.cache/bdprocess/jax
 
-.PHONY: run test test-all docs bench lint clean
+.PHONY: run test test-all docs bench bench-jump lint clean
 
 $(STAMP): pyproject.toml
 	@PY=$$(.ci/find-python) || exit 1; \
@@ -31,6 +33,14 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_splitting.py $(ARGS)
+
+# rebop and GillesPy2 are benchmark-only extras, never runtime dependencies.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench-jump: $(BENCH_STAMP)
+	$(BIN)/python bench/bench_jump.py $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bdprocess models analysis tests bench
