@@ -13,6 +13,7 @@ COMMANDS = {
     "reproduce": "analysis.reproduce:reproduce",
     "genealogy": "analysis.genealogy_cmd:genealogy",
     "pde": "analysis.pde_cmd:pde",
+    "simulate": "analysis.simulate_cmd:simulate",
 }
 """Subcommand name -> "module:attribute" of its click command (imported on demand)."""
 

@@ -94,7 +94,7 @@ def _nan_network():
 
 @pytest.mark.parametrize(
     "solver",
-    [bd.Direct(), bd.Extrande(), bd.TauLeap(0.01), bd.AdaptiveTauLeap()],
+    [bd.Direct(), bd.Extrande(), bd.TauLeap(0.01), bd.AdaptiveTauLeap(), bd.Splitting(0.01)],
     ids=lambda s: type(s).__name__,
 )
 def test_nan_rate_names_the_channel(solver):

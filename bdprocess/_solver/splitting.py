@@ -8,6 +8,7 @@ import jax.random as jr
 from .._status import Status
 from .._types import Array, Float
 from ._base import AbstractSolver, StepInfo
+from .tau_leap import _clean
 
 _EVAL_STREAM = 0x6261_7463
 """fold_in constant of the per-step evaluation key (far from the small split counts)."""
@@ -33,7 +34,8 @@ class Splitting(AbstractSolver):
     the time-discretisation error of the jumps matters.
 
     ``dt`` is dynamic: changing it does not recompile. The last step before a save time is
-    shortened to land on it exactly.
+    shortened to land on it exactly. A negative or NaN rate sets ``Status.bad_rate`` (the
+    channel in ``Solution.stats['bad_channel']``); that step's jumps use it as 0.
     """
 
     dt: Float[Array, ""] = eqx.field(converter=_positive_dt)
@@ -49,8 +51,10 @@ class Splitting(AbstractSolver):
         # from it, and that one batch drives both the gradient step and the jump rates.
         k_eval = jr.fold_in(key, _EVAL_STREAM)
         rates, velocity = process.rates_and_drift(t, state, args, key=k_eval)
+        rates, bad_index, bad = _clean(rates)
         if velocity is not None:
             state = process.move(state, velocity, h)
         state, jumps, counts = process.leap(t, state, rates, h, key, args)
         t_new = jnp.where(last, t_stop, t + h)
-        return t_new, state, solver_state, StepInfo(jumps, counts, Status.successful)
+        status = Status.where(bad, Status.bad_rate, Status.successful)
+        return t_new, state, solver_state, StepInfo(jumps, counts, status, bad_index)
