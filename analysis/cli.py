@@ -5,7 +5,9 @@ arguments and bad values exit with status 2 and one readable line (no traceback)
 """
 
 import importlib
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -14,6 +16,7 @@ COMMANDS = {
     "genealogy": "analysis.genealogy_cmd:genealogy",
     "pde": "analysis.pde_cmd:pde",
     "simulate": "analysis.simulate_cmd:simulate",
+    "chaos": "analysis.chaos_cmd:chaos",
 }
 """Subcommand name -> "module:attribute" of its click command (imported on demand)."""
 
@@ -43,6 +46,11 @@ def cli():
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line and exit status 2 on bad input."""
+    # JAX's persistent compilation cache (read when jax is imported): a rerun, or a fit of
+    # the same shapes, loads compiled programs instead of compiling them again.
+    os.environ.setdefault(
+        "JAX_COMPILATION_CACHE_DIR", str(Path.home() / ".cache" / "bdprocess" / "jax")
+    )
     try:
         cli.main(args=argv, prog_name="bdprocess", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -116,6 +116,35 @@ class GaussianMixture(KernelPotential):
         return jnp.stack([y, jnp.zeros_like(y)], axis=-1)
 
 
+def initial_anchors(init: Init = "uniform") -> dict[str, float]:
+    """The exact t = 0 laws of the energy of n i.i.d. units from an initial law (REFERENCE 5).
+
+    For mu_n of n i.i.d. draws from mu_0, E[E(mu_n)] = E(mu_0) + b / n exactly, with
+    b = (1/2)[int K(th, th) dmu_0 - int int K dmu_0 dmu_0], and
+    sqrt(n) (E(mu_n) - E(mu_0)) -> N(0, sigma^2), sigma^2 = Var_{mu_0} V(theta, mu_0).
+    Both initial laws have c ~ N(0, 1) independent of y, so int F dmu_0 = 0 and the
+    double integral vanishes: E(mu_0) = C_f, b = N(0; 0, 1) / 2 = 1 / (2 sqrt(2 pi)),
+    V(theta, mu_0) = -c F1(y) and sigma^2 = E[F1(y)^2] (Gauss quadrature over y).
+
+    Returns:
+        {"energy": E(mu_0), "bias": b, "variance": sigma^2}.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if init == "uniform":
+        nodes, weights = np.polynomial.legendre.leggauss(400)
+        y, w = 2.0 * nodes, weights / 2.0  # U(-2, 2)
+    else:
+        nodes, weights = np.polynomial.hermite_e.hermegauss(80)
+        y, w = -2.0 + 0.1 * nodes, weights / np.sqrt(2 * np.pi)  # N(-2, 0.1^2)
+    f1 = np.asarray(source_profile(jnp.asarray(y, jnp.float32)), float)
+    return {
+        "energy": exact_constant(),
+        "bias": 0.5 / np.sqrt(2 * np.pi),
+        "variance": float(np.sum(w * f1**2)),
+    }
+
+
 def initial_positions(key: Key, n: int = N_PAPER, init: Init = "uniform") -> Positions:
     """The paper's initial laws for theta = (y, c).
 
