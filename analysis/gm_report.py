@@ -8,6 +8,7 @@ import xarray as xr
 
 from models import gaussian_mixture as gm
 
+from . import genealogy as gen
 from ._report import Report, save_figure
 from .gm_experiment import METHODS, Settings
 
@@ -79,6 +80,75 @@ def fit_figure(results: dict[str, xr.Dataset], seed: int = 0):
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def genealogies(ds: xr.Dataset, method: str) -> list[gen.Genealogy]:
+    """One genealogy per seed of ``method``, read from the event logs stored in ``ds``.
+
+    Raises:
+        ValueError: a log overflowed (the genealogy would be incomplete; the message
+            says which ``max_events`` suffices) or is inconsistent.
+    """
+    out = []
+    for seed in ds.seed.values:
+        run = ds.sel({"method": method, "seed": seed})
+        out.append(
+            gen.from_arrays(
+                {f: run[f"log_{f}"].values for f in gen.EVENT_FIELDS},
+                np.arange(ds.sizes["particle"]),  # Population.from_positions: ids 0..n-1
+                count=int(run.events),
+                t_end=float(ds.time[-1]),
+                initial_theta=ds.theta_init.sel(seed=seed).values,
+                final_ids=run.ids_final.values,
+                final_theta=run.theta_final.values,
+            )
+        )
+    return out
+
+
+def founders_figure(ds: xr.Dataset, method: str = "bd", compare: str = "bd_prior"):
+    """Which founders' lineages survive under ``method`` (all seeds pooled), against their
+    initial (y, c), with an explanation paragraph; ``compare``, when present in ``ds``,
+    adds the share of final neurons that descend from founders under that method.
+
+    Returns:
+        ``(figure, explanation)``; the figure is None when an event log overflowed, and
+        the explanation then says so and which ``max_events`` would suffice.
+    """
+    stored = ds.sizes["event"]
+    count = ds.events.sel({"method": method}).values
+    if np.any(count > stored):
+        return None, (
+            f"No founder-survival figure: the event log of {method} overflowed in seeds "
+            f"{np.flatnonzero(count > stored).tolist()} ({int(count.max())} events, capacity "
+            f"{stored}), so the genealogy would be incomplete; rerun with max_events >= "
+            f"{int(count.max())}."
+        )
+    gs = genealogies(ds, method)
+    fig, text = gen.founder_survival_figure(gs, ds.theta_init.values)
+    sizes = np.concatenate([g.family_sizes() for g in gs])
+    theta = ds.theta_init.values.reshape(-1, 2)
+    helps = theta[:, 1] * np.asarray(gm.source_profile(theta[:, 0])) > 0
+    text += (
+        f" Here V(y, c) = -F(y, c) + int K dmu with F(y, c) = c F(y, 1), and at the start "
+        f"the interaction term roughly averages out, so a founder starts below the mean when "
+        f"its output weight c has the sign of the target near its centre y (F > 0: c > 0 "
+        f"near y = -2 and 2, c < 0 near y = 0). Such founders are {_pct(helps.mean())} of all "
+        f"founders, but {_pct(helps[sizes > 0].mean())} of those with surviving lineages and "
+        f"the ancestors of {_pct(sizes[helps].sum() / sizes.sum())} of the final neurons."
+    )
+    if compare in list(ds.method.values) and np.all(ds.events.sel({"method": compare}) <= stored):
+        kept = sum(g.family_sizes().sum() for g in genealogies(ds, compare))
+        text += (
+            f" With rebirth from the prior ({compare}) the killed units are replaced by fresh "
+            f"draws, and {_pct(kept / (ds.sizes['seed'] * ds.sizes['particle']))} of the "
+            f"final neurons descend from founders."
+        )
+    return fig, text
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
 
 
 def write(
@@ -161,6 +231,13 @@ def write(
     for name, fig, caption in figures:
         report.figure(fig, caption)
         save_figure(fig, out / name)
+    if "uniform" in results and "bd" in results["uniform"].method.values:
+        fig, text = founders_figure(results["uniform"])
+        report.heading("Which founders' lineages survive (uniform initialisation, clone-BD)")
+        if fig is not None:
+            report.figure(fig, "Founders at their initial (y, c), sized by living descendants.")
+            save_figure(fig, out / "founders.png")
+        report.paragraph(text)
     report.heading("Notes")
     report.paragraph(
         "Differences from the authors' notebook: rates are centred (V_i - Vbar) with the "

@@ -66,7 +66,7 @@ def reproduce(experiment, seeds, out, force, quick, seed, progress):
     else:
         from .teacher_student import run_experiment
 
-        summary = run_experiment(out, seeds=seeds, quick=quick, progress=progress)
+        summary = run_experiment(out, seeds=seeds, quick=quick, progress=progress, seed=seed)
     for line in _headlines(summary):
         click.echo(line)
     click.echo(f"done in {time.perf_counter() - start:.1f} s; open {out / 'report.html'}")

@@ -348,7 +348,8 @@ def simulate(
     {"mean", "var"}}, "events_total", "status", ...}: one observable per species for
     reaction networks (X; P and P2 for dimerisation), energy and vbar for particle models;
     "var" is the sample variance over trajectories; "status" is "success" or the message
-    of the first failing trajectory. Also data.nc (every trajectory: observables and jump
+    of the first failing trajectory (for a negative or NaN rate it names the channel,
+    also in run.bad_channel). Also data.nc (every trajectory: observables and jump
     counts per save interval), observables.png (mean +- one standard deviation, with the
     exact moments where known) and report.html.
     """
@@ -397,6 +398,10 @@ def simulate(
         first = int(np.argmax(codes == c))
         messages[int(c)] = bd.Status[jax.tree.map(lambda v, i=first: v[i], sol.status)]
     status = messages[int(codes[np.argmax(failed)])] if failed.any() else "success"
+    bad_channel = None  # the first failing trajectory's bad channel, for a bad_rate status
+    if failed.any() and codes[np.argmax(failed)] == bd.Status.bad_rate._value:
+        bad_channel = int(np.asarray(sol.stats["bad_channel"])[np.argmax(failed)])
+        status = f"{status} (first bad channel: {bad_channel})"
     kinds = tuple(built.process.event_kinds)
     events_total = int(sum(obs[k].astype(np.int64).sum() for k in kinds))
     stats = {k: np.asarray(v) for k, v in sol.stats.items() if k != "bad_channel"}
@@ -415,6 +420,7 @@ def simulate(
         "run": {
             "seed": seed,
             "failed_trajectories": int(failed.sum()),
+            "bad_channel": bad_channel,
             "wall_s": wall,
             "num_steps_total": int(np.asarray(sol.num_steps).astype(np.int64).sum()),
             "events_by_kind": {k: int(obs[k].astype(np.int64).sum()) for k in kinds},

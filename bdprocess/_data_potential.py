@@ -46,8 +46,9 @@ class DataPotential(AbstractPotential):
       observables;
     * :meth:`estimate` with a key draws a fresh mini-batch of ``batch_size`` inputs from
       :meth:`sample_data` (``batch_size=None``: falls back to ``data``). Under
-      :class:`bdprocess.Splitting` every step gets a fresh key, and that one batch drives
-      both the gradient step and the jump rates of the step.
+      :class:`bdprocess.Splitting` and :class:`bdprocess.TauLeap` every step gets a fresh
+      key, and that one batch drives both the gradient step and the jump rates of the step
+      (the exact solvers and :class:`bdprocess.AdaptiveTauLeap` use ``data``).
 
     Relation to SGD: with Splitting(dt), a step moves theta_i by -dt grad V_i, i.e. plain
     SGD with learning rate lr = dt on n times the batch loss L_B = 1/2 mean_b r(x_b)^2
@@ -59,9 +60,9 @@ class DataPotential(AbstractPotential):
     alpha dt to first order.
 
     Memory is O(n * block_size + n * p): inputs are visited in equal blocks of at most
-    ``block_size`` rows (``lax.scan``), each block giving its residuals, its share of V_i, of grad V_i
-    and of the energy; no n-by-n or n-by-m-by-p array is formed. ``batch_size`` and
-    ``block_size`` are static (changing them recompiles); ``data`` is dynamic.
+    ``block_size`` rows (``lax.scan``), each block giving its residuals, its share of V_i,
+    of grad V_i and of the energy; no n-by-n or n-by-m-by-p array is formed. ``batch_size``
+    and ``block_size`` are static (changing them recompiles); ``data`` is dynamic.
 
     Subclasses implement :meth:`unit`, :meth:`target`, :meth:`sample_data` and
     :meth:`sample_prior`, and may override :meth:`units` with a faster batched form.

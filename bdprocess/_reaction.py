@@ -211,9 +211,7 @@ class ReactionNetwork(AbstractProcess):
         consumed = jnp.asarray(np.any(np.asarray(self.reactants) > 0, axis=0))
         room = jnp.maximum(eps * x / g, 1.0)
         tiny = jnp.finfo(x.dtype).tiny
-        tau = jnp.minimum(
-            room / jnp.maximum(flux, tiny), room**2 / jnp.maximum(sigma2, tiny)
-        )
+        tau = jnp.minimum(room / jnp.maximum(flux, tiny), room**2 / jnp.maximum(sigma2, tiny))
         return jnp.min(jnp.where(consumed, tau, jnp.inf))
 
     def observe(self, t, state: Counts, args=None) -> dict[str, Array]:

@@ -171,7 +171,7 @@ def main():
         t_np = bench_numpy(theta, max(2, steps // 4), 1) * 4
         t_torch = bench_torch(theta, max(2, steps // 4), 1) if n <= 5000 else None
         t_floor = bench_floor(theta, steps, args.repeat)
-        rate = lambda t: f"{steps / t:10.1f}" if t else f"{'-':>10}"  # noqa: E731
+        rate = lambda t, steps=steps: f"{steps / t:10.1f}" if t else f"{'-':>10}"  # noqa: E731
         print(
             f"{n:7d} {steps:6d} {rate(t_bd):>12} {rate(t_np)} "
             f"{rate(t_torch * 4 if t_torch else None)} {rate(t_floor)}"

@@ -19,6 +19,10 @@ import jax.numpy as jnp
 from bdprocess._types import Array, ArrayLike
 from bdprocess.meanfield import AbstractGridPotential, Grid, normal_cdf
 
+MAX_WIDTH = 0.25
+"""Largest cell width accepted: a quarter of the standard deviation of the N(0, 1) prior
+(and of the N(0, 1) initial law of ``bdprocess pde``)."""
+
 
 def double_well(theta: Array) -> Array:
     """V(theta) = sum_k (theta_k^2 - 1)^2 / 4 + theta_k / 10 (a tilted double well).
@@ -32,10 +36,20 @@ def double_well(theta: Array) -> Array:
 class FixedPotentialGrid(AbstractGridPotential):
     """V(theta) fixed, E[rho] = int V drho (K = 0). ``fn`` maps (..., d) to (...).
 
-    ``fn`` is static (a plain function); the prior for rebirth is N(0, I).
+    ``fn`` is static (a plain function, keyword-only); the prior for rebirth is N(0, I).
+    Grids with cells wider than ``MAX_WIDTH`` are rejected (:meth:`check_grid`).
     """
 
-    fn: Callable[[Array], Array] = eqx.field(static=True, default=double_well)
+    fn: Callable[[Array], Array] = eqx.field(static=True, default=double_well, kw_only=True)
+
+    def check_grid(self, grid: Grid):
+        for k in range(grid.ndim):
+            if grid.widths[k] > MAX_WIDTH:
+                raise ValueError(
+                    f"grid too coarse: cell width {grid.widths[k]:.4g} on axis {k} exceeds "
+                    f"{MAX_WIDTH}; use at least "
+                    f"{int((grid.upper[k] - grid.lower[k]) / MAX_WIDTH + 0.999)} cells"
+                )
 
     def potential(self, grid: Grid, rho):
         return self.fn(jnp.stack(grid.mesh(), axis=-1)).astype(rho.dtype)

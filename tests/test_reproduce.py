@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import bdprocess as bd
 from analysis import gm_experiment as gx
+from analysis import gm_report
 from analysis.cli import main
 
 
@@ -31,6 +33,41 @@ def test_paper_outcome_over_five_seeds():
     assert int(bad.events.sel({"method": "bd_prior"}).sum()) > 100
 
 
+def _tiny_results(count: int) -> xr.Dataset:
+    """One seed of n = 3 founders at (y, c) = (-2, 1), (0, 1), (2, -1); at t = 1 slot 2 dies
+    and becomes a copy (id 3) of founder 0. Only founder 0 has F(y, c) > 0 (c has the sign
+    of the target near y). ``count`` > 1 fakes an overflowed log of capacity 1."""
+    log = {"time": [1.0], "kind": [bd.DEATH], "slot": [2], "partner": [0], "new_id": [3]}
+    theta0 = np.array([[-2.0, 1.0], [0.0, 1.0], [2.0, -1.0]])
+    return xr.Dataset(
+        {
+            "theta_init": (("seed", "particle", "param"), theta0[None]),
+            "theta_final": (("method", "seed", "particle", "param"), theta0[None, None]),
+            "ids_final": (("method", "seed", "particle"), [[[0, 1, 3]]]),
+            "events": (("method", "seed"), [[count]]),
+            "log_parent_id": (("method", "seed", "event"), [[[0]]]),
+            **{f"log_{f}": (("method", "seed", "event"), [[v]]) for f, v in log.items()},
+        },
+        coords={"method": ["bd"], "seed": [0], "time": [0.0, 2.0], "param": ["y", "c"]},
+    )
+
+
+def test_founders_figure_counts_surviving_lineages_by_sign_of_f():
+    fig, text = gm_report.founders_figure(_tiny_results(count=1))
+    assert fig is not None
+    # founders 0 and 1 survive (2 and 1 descendants), founder 2 is extinct
+    assert "Of the 3 initial neurons, 2 still have descendants at t=2" in text
+    assert "33% of all founders, but 50% of those with surviving lineages" in text
+    assert "ancestors of 67% of the final neurons" in text
+    assert "bd_prior" not in text  # no prior-BD run to compare with
+
+
+def test_founders_figure_reports_an_overflowed_log_instead_of_raising():
+    fig, text = gm_report.founders_figure(_tiny_results(count=5))
+    assert fig is None
+    assert "overflowed" in text and "max_events >= 5" in text
+
+
 def _run_cli(args, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args)
@@ -49,6 +86,7 @@ def test_reproduce_quick_writes_the_documented_result_folder(tmp_path, capsys):
         "energy.png",
         "particles.png",
         "fit.png",
+        "founders.png",
     ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
@@ -76,11 +114,22 @@ def test_reproduce_quick_writes_the_documented_result_folder(tmp_path, capsys):
     )
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "Settings" in html and "Outcome" in html
+    assert "Which founders" in html and "of the final neurons" in html  # the founders section
     # Never overwrite a non-empty folder without --force: one line, exit status 2.
     code, captured = _run_cli(["reproduce", "--quick", "--out", str(out)], capsys)
     assert code == 2
     assert captured.err.strip().count("\n") == 0 and "--force" in captured.err
     assert (out / "summary.json").exists()
+
+
+def test_reproduce_passes_seed_to_teacher_student(tmp_path, capsys, monkeypatch):
+    import analysis.teacher_student as ts
+
+    calls = []
+    monkeypatch.setattr(ts, "run_experiment", lambda out, **kw: calls.append(kw) or {})
+    args = ["reproduce", "--experiment", "teacher-student", "--seed", "7", "--no-progress"]
+    main([*args, "--out", str(tmp_path / "ts")])
+    assert calls == [{"seeds": 5, "quick": False, "progress": False, "seed": 7}]
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """``bdprocess simulate``: the result folder, its numbers against exact answers, statuses
 and one-line errors."""
 
+import dataclasses
 import inspect
 import json
 
+import equinox as eqx
 import numpy as np
 import pytest
 import xarray as xr
@@ -139,6 +141,23 @@ def test_failed_trajectories_report_their_status(tmp_path, capsys):
     assert summary["run"]["failed_trajectories"] == 3
     np.testing.assert_array_equal(data["status"], bd.Status.max_steps_reached._value)
     assert "3 of 3 trajectories did not succeed" in capsys.readouterr().err
+
+
+def test_a_nan_rate_gives_a_status_naming_the_channel(tmp_path, monkeypatch):
+    """Issue 3 item 6: the summary names the channel whose rate was negative or NaN."""
+    build = simulate_cmd.build_model
+
+    def nan_death_rate(*args):
+        model = build(*args)
+        net = eqx.tree_at(lambda n: n.rate_constants, model.process, np.array([0.1, np.nan]))
+        return dataclasses.replace(model, process=net)
+
+    monkeypatch.setattr(simulate_cmd, "build_model", nan_death_rate)
+    summary, data = _run(tmp_path / "nan", "--trajectories", "2", "--t1", "1")
+    assert summary["status"].startswith(bd.Status[bd.Status.bad_rate])
+    assert summary["status"].endswith("(first bad channel: 1)")
+    assert summary["run"]["bad_channel"] == 1  # reaction 1 of birth_death: death
+    np.testing.assert_array_equal(data["status"], bd.Status.bad_rate._value)
 
 
 def test_refuses_to_overwrite_a_non_empty_out(tmp_path, capsys):

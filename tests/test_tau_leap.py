@@ -9,6 +9,7 @@ import pytest
 import bdprocess as bd
 from models import gaussian_mixture as gm
 from models import reactions as rx
+from models import teacher_student as ts
 
 
 def _final(net, x0, solver, replicas, seed, t1, ts=None):
@@ -138,3 +139,22 @@ def test_bad_step_sizes_are_rejected():
         bd.AdaptiveTauLeap(-1.0)
     with pytest.raises(ValueError, match="horizon must be positive"):
         bd.Extrande(horizon=float("inf"))
+
+
+def test_tau_leap_draws_a_mini_batch_per_step_like_splitting():
+    """With a drift, TauLeap is the Splitting scheme step for step, mini-batches included:
+    the same trajectory from the same key. Full-batch rates (the fixed sample) differ."""
+    teacher = ts.make_teacher(jr.key(0), d=4, width=2)
+    pop = bd.Population.from_positions(ts.initial_positions(jr.key(1), 8, 4, init_c=2.0))
+
+    def final(solver, batch_size):
+        pot = ts.make_potential(teacher, jr.key(2), batch_size=batch_size, test_size=64)
+        proc = bd.BirthDeath(pot, 50.0, centred=True)
+        sol = bd.simulate(proc, pop, t1=0.2, solver=solver, key=jr.key(3), max_events=1000)
+        assert sol.message == "success"
+        assert int(sol.event_log.count) > 0  # the rates matter: jumps happened
+        return np.asarray(sol.state.theta)
+
+    leap = final(bd.TauLeap(0.01), 16)
+    np.testing.assert_array_equal(leap, final(bd.Splitting(0.01), 16))
+    assert not np.allclose(leap, final(bd.TauLeap(0.01), None))

@@ -49,7 +49,10 @@ class TauLeap(AbstractSolver):
     (:class:`BirthDeath`) use Bernoulli-per-particle leaps (each particle jumps at most
     once per step, with probability 1 - exp(-rate tau), and n is restored exactly). With a
     drift the particles first move by one explicit Euler step, which is then the paper's
-    :class:`Splitting` scheme.
+    :class:`Splitting` scheme, step for step: each step passes the process an evaluation
+    key folded off the step key as Splitting does, so a mini-batch potential
+    (:class:`DataPotential` with ``batch_size``) draws one fresh batch per step for both
+    the drift and the rates.
 
     When to use it: many jumps per unit time and a known safe step. Its weak error is
     first order in tau (Gillespie 2001; tested). Prefer :class:`AdaptiveTauLeap` when the
@@ -62,8 +65,11 @@ class TauLeap(AbstractSolver):
     tau: Float[Array, ""] = eqx.field(converter=_positive("tau"))
 
     def step(self, process, t, t_stop, state, solver_state, key, args):
+        from .splitting import _EVAL_STREAM  # not at the top: splitting imports this module
+
         h, last = _landing(t, t_stop, self.tau.astype(t.dtype))
-        rates, velocity = process.rates_and_drift(t, state, args)
+        k_eval = jr.fold_in(key, _EVAL_STREAM)
+        rates, velocity = process.rates_and_drift(t, state, args, key=k_eval)
         rates, bad_index, bad = _clean(rates)
         if velocity is not None:
             state = process.move(state, velocity, h)
@@ -87,7 +93,9 @@ class AdaptiveTauLeap(AbstractSolver):
     When to use it: pure-jump processes with many jumps per unit time whose rates change
     over the run; ``eps`` = 0.03 (the default) keeps the mean and standard deviation of the
     classic test networks within 2% of exact. Pure-jump processes only (a drift would
-    need its own step control: use :class:`Extrande` or :class:`Splitting`).
+    need its own step control: use :class:`Extrande` or :class:`Splitting`). The rates are
+    evaluated without a key (``process.rates``), so a :class:`DataPotential` uses its fixed
+    sample ``data`` here, as in the exact solvers.
 
     ``Solution.stats`` counts the ``leaps`` and the ``exact_steps``. ``eps`` and
     ``exact_below`` are dynamic.
