@@ -11,7 +11,7 @@ from scipy import stats
 
 import bdprocess as bd
 from analysis import teacher_student as experiment
-from bdprocess._solver.splitting import _EVAL_STREAM
+from bdprocess._solver.tau_leap import _EVAL_STREAM
 from models import teacher_student as ts
 
 

@@ -3,15 +3,10 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jax.random as jr
 
-from .._status import Status
 from .._types import Array, Float
-from ._base import AbstractSolver, StepInfo
-from .tau_leap import _clean
-
-_EVAL_STREAM = 0x6261_7463
-"""fold_in constant of the per-step evaluation key (far from the small split counts)."""
+from ._base import AbstractSolver
+from .tau_leap import fixed_leap_step
 
 
 def _positive_dt(dt):
@@ -41,20 +36,5 @@ class Splitting(AbstractSolver):
     dt: Float[Array, ""] = eqx.field(converter=_positive_dt)
 
     def step(self, process, t, t_stop, state, solver_state, key, args):
-        dt = self.dt.astype(jnp.result_type(t))
-        # Land on t_stop exactly, allowing for the rounding of t in its dtype.
-        slack = 16 * jnp.finfo(t.dtype).eps * jnp.maximum(jnp.abs(t_stop), 1)
-        last = t_stop - t <= dt + slack
-        h = jnp.where(last, t_stop - t, dt)
-        # The evaluation key is folded off the step key, so the jump stream (key) is the
-        # same as for a process that ignores it; mini-batch potentials draw their batch
-        # from it, and that one batch drives both the gradient step and the jump rates.
-        k_eval = jr.fold_in(key, _EVAL_STREAM)
-        rates, velocity = process.rates_and_drift(t, state, args, key=k_eval)
-        rates, bad_index, bad = _clean(rates)
-        if velocity is not None:
-            state = process.move(state, velocity, h)
-        state, jumps, counts = process.leap(t, state, rates, h, key, args)
-        t_new = jnp.where(last, t_stop, t + h)
-        status = Status.where(bad, Status.bad_rate, Status.successful)
-        return t_new, state, solver_state, StepInfo(jumps, counts, status, bad_index)
+        t, state, info = fixed_leap_step(process, t, t_stop, self.dt, state, key, args)
+        return t, state, solver_state, info

@@ -41,6 +41,30 @@ def _clean(rates):
     return jnp.where(bad, jnp.zeros_like(rates), rates), bad_index, bad
 
 
+_EVAL_STREAM = 0x6261_7463
+"""fold_in constant of the per-step evaluation key (far from the small split counts)."""
+
+
+def fixed_leap_step(process, t, t_stop, h, state, key, args):
+    """One step of size h (shortened to land on t_stop) with rates frozen at its start.
+
+    The rates and the drift are evaluated once; the particles move by an explicit Euler
+    step, then every channel fires by :meth:`AbstractProcess.leap`. The evaluation key is
+    folded off the step key, so the jump stream (``key``) is the same as for a process
+    that ignores it; a mini-batch potential draws its batch from it, and that one batch
+    drives both the drift and the rates. Shared by :class:`TauLeap` and :class:`Splitting`.
+    """
+    h, last = _landing(t, t_stop, h.astype(t.dtype))
+    rates, velocity = process.rates_and_drift(t, state, args, key=jr.fold_in(key, _EVAL_STREAM))
+    rates, bad_index, bad = _clean(rates)
+    if velocity is not None:
+        state = process.move(state, velocity, h)
+    state, jumps, counts = process.leap(t, state, rates, h, key, args)
+    t_new = jnp.where(last, t_stop, t + h)
+    status = Status.where(bad, Status.bad_rate, Status.successful)
+    return t_new, state, StepInfo(jumps, counts, status, bad_index)
+
+
 class TauLeap(AbstractSolver):
     """Fixed-step tau-leaping: every channel fires over a step tau with frozen rates.
 
@@ -65,18 +89,8 @@ class TauLeap(AbstractSolver):
     tau: Float[Array, ""] = eqx.field(converter=_positive("tau"))
 
     def step(self, process, t, t_stop, state, solver_state, key, args):
-        from .splitting import _EVAL_STREAM  # not at the top: splitting imports this module
-
-        h, last = _landing(t, t_stop, self.tau.astype(t.dtype))
-        k_eval = jr.fold_in(key, _EVAL_STREAM)
-        rates, velocity = process.rates_and_drift(t, state, args, key=k_eval)
-        rates, bad_index, bad = _clean(rates)
-        if velocity is not None:
-            state = process.move(state, velocity, h)
-        state, jumps, counts = process.leap(t, state, rates, h, key, args)
-        t_new = jnp.where(last, t_stop, t + h)
-        status = Status.where(bad, Status.bad_rate, Status.successful)
-        return t_new, state, solver_state, StepInfo(jumps, counts, status, bad_index)
+        t, state, info = fixed_leap_step(process, t, t_stop, self.tau, state, key, args)
+        return t, state, solver_state, info
 
 
 class AdaptiveTauLeap(AbstractSolver):
