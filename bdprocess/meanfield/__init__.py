@@ -12,6 +12,7 @@ from ._grid import normalise as normalise
 from ._grid import point_mass_cdf as point_mass_cdf
 from ._grid import uniform_cdf as uniform_cdf
 from ._model import AbstractGridPotential as AbstractGridPotential
+from ._observables import energy_distance as energy_distance
 from ._observables import expectation as expectation
 from ._observables import histogram as histogram
 from ._observables import marginal as marginal
