@@ -60,8 +60,13 @@ grid = gmg.default_grid(cells)
 model = gmg.GaussianMixtureGrid()
 rho0 = gmg.initial_density(grid, "uniform")
 pde = mf.solve(model, rho0, grid=grid, t1=t1, dt=0.05, alpha=alpha, saveat=ts)
-print(pde.message, "| steps:", int(pde.num_steps), "| mass drift:",
-      float(jnp.max(jnp.abs(pde.mass - 1))))
+print(
+    pde.message,
+    "| steps:",
+    int(pde.num_steps),
+    "| mass drift:",
+    float(jnp.max(jnp.abs(pde.mass - 1))),
+)
 print("energy at save times:", np.round(np.asarray(pde.energy), 5))
 
 # %% [markdown]
@@ -89,8 +94,9 @@ for i, n in enumerate(sizes):
     keys = jr.split(jr.key(i), replicas)
     thetas = jax.vmap(lambda k, n=n: gm.initial_positions(k, n))(keys)
     states = jax.vmap(bd.Population.from_positions)(thetas)
-    sol = bd.ensemble(process, states, keys=keys, batched_state=True, t1=t1,
-                      solver=bd.Splitting(0.01), saveat=ts)
+    sol = bd.ensemble(
+        process, states, keys=keys, batched_state=True, t1=t1, solver=bd.Splitting(0.01), saveat=ts
+    )
     energies[n] = np.asarray(sol.observables["energy"])
     clouds[n] = np.asarray(sol.state.theta)
 
@@ -125,8 +131,9 @@ plt.show()
 
 for n in sizes:
     w1 = [float(mf.wasserstein1(grid, pde.rho, cloud[:, 0], axis=0)) for cloud in clouds[n]]
-    print(f"n = {n:5d}: E[W1(y)] = {np.mean(w1):.4f}, sqrt(n) E[W1] = "
-          f"{np.sqrt(n) * np.mean(w1):.3f}")
+    print(
+        f"n = {n:5d}: E[W1(y)] = {np.mean(w1):.4f}, sqrt(n) E[W1] = {np.sqrt(n) * np.mean(w1):.3f}"
+    )
 
 # %% [markdown]
 # ## The network function

@@ -22,7 +22,6 @@
 # %%
 import os
 
-import jax
 import jax.numpy as jnp
 import jax.random as jr
 import matplotlib.pyplot as plt
