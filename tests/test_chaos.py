@@ -24,7 +24,6 @@ def quick_study():
     return results, summary, fits
 
 
-@pytest.mark.slow
 def test_quick_study_test_function_slopes_are_minus_one_half(quick_study):
     # The criterion: at t = 1 and 5, on both models and both methods, the 95%
     # interval of every test-function exponent contains -1/2 and excludes -1 and 0.
@@ -35,7 +34,6 @@ def test_quick_study_test_function_slopes_are_minus_one_half(quick_study):
     assert not failed, failed
 
 
-@pytest.mark.slow
 def test_quick_study_self_checks(quick_study):
     results, summary, fits = quick_study
     assert all(a["ok"] for a in summary["anchors"].values()), summary["anchors"]
