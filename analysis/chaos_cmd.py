@@ -22,7 +22,7 @@ def _sizes(text: str | None) -> tuple[int, ...] | None:
 
 
 @click.command()
-@click.option("--quick", is_flag=True, help="n = 32..512, 32 replicas: under 5 minutes on 2 cores.")
+@click.option("--quick", is_flag=True, help="n = 32..512, 32 replicas: about 5 minutes on 2 cores.")
 @click.option(
     "--out",
     type=click.Path(file_okay=True, dir_okay=True, path_type=Path),
@@ -59,8 +59,8 @@ def chaos(quick, out, force, ns, replicas, model_names, seed, progress):
     laws, fits the loss decay of GD against BD, and recovers alpha from an event log.
 
     Writes report.html, summary.json, data.nc (dims n, replica, time per model and
-    method) and posteriors/*.nc (arviz DataTrees). The full study takes about 40 minutes
-    on a 2-core CPU; --quick under 5.
+    method) and posteriors/*.nc (arviz DataTrees). The full study takes about 15 minutes
+    on a 2-core CPU; --quick about 5.
     """
     from . import chaos as study
     from .chaos_fits import analyse
